@@ -168,6 +168,11 @@ def reservation_price(fair: float, inventory: float, sigma: float, params: Ladde
 
 
 def half_spread(fair: float, sigma: float, spec: InstrumentSpec, params: LadderParams) -> float:
+    """
+    Distance from the reservation price to level 0: the larger of ``min_half_spread_ticks`` ticks
+    and a proportional part (fixed bps + ``vol_multiplier`` sigma-over-the-horizon moves + the
+    Avellaneda-Stoikov risk term), never under half a tick. ``sigma`` is >= 0.
+    """
     horizon = params.horizon_s
     proportional = fair * (
         params.half_spread_bps * 1e-4

@@ -283,13 +283,19 @@ def test_binary_bounds():
     check_ladder(lad, BINARY)
 
 
-def test_binary_book_clamp_onto_bound():
-    # A book ask above max_price cannot happen, but a post-only cap never lifts a bid past it.
+def test_binary_clamp_onto_bound():
     p = LadderParams(order_size=10.0, max_position=100.0, levels=2, post_only=False)
+    # Fair above 1 (a stale or wrong fair): bids that would sit above max_price are clamped onto
+    # it and pushed apart; the asks all fall outside and are dropped.
     lad = build_ladder(1.2, 0.0, 0.0, NAN, NAN, BINARY, p)
-    # A bid that would sit above max_price is clamped onto it; the asks all fall outside.
     assert [q.price for q in lad.bids] == [0.99, 0.98]
     assert lad.asks == ()
+    # Mirror image: a long position skews r below zero; asks are clamped up onto min_price.
+    skewed = _replace(p, risk_aversion=1.0, horizon_s=1.0)
+    assert reservation_price(0.02, 100.0, 0.5, skewed) < 0
+    lad = build_ladder(0.02, 0.5, 100.0, NAN, NAN, BINARY, skewed)
+    assert lad.bids == ()
+    assert [q.price for q in lad.asks] == [0.01, 0.02]
 
 
 def test_broken_inputs_give_empty_ladder():

@@ -154,7 +154,7 @@ def summarize(
 def render_summary(summary: dict[str, Any]) -> str:
     currency = summary["currency"]
     rows = [
-        ("instruments", ", ".join(summary["instruments"])),
+        *(("instrument", iid) for iid in summary["instruments"]),
         ("period", f"{summary['start']} -> {summary['end']}"),
         ("events", f"{summary['events']:,}"),
         (
@@ -175,7 +175,7 @@ def render_summary(summary: dict[str, Any]) -> str:
         ("max |position|", f"{summary['max_abs_position']:,.6g}"),
     ]
     width = max(len(name) for name, _ in rows)
-    rule = "-" * (width + 2 + max(len(value) for _, value in rows))
+    rule = "-" * min(width + 2 + max(len(value) for _, value in rows), 100)
     lines = [rule, *(f"{name:<{width}}  {value}" for name, value in rows), rule]
     return "\n".join(lines)
 

@@ -29,7 +29,6 @@ from nautilus_trader.config import ImportableStrategyConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import TradeTick
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import BinaryOption
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
@@ -364,7 +363,3 @@ def _resolve_time_range(
 def _utc(stamp: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(stamp)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def instrument_ids(plan: RunPlan) -> list[InstrumentId]:
-    return [instrument.id for instrument in plan.instruments]

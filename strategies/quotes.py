@@ -265,6 +265,7 @@ def cap_exposure(
     *,
     size_step: float = 0.0,
     min_size: float = 0.0,
+    max_short: float | None = None,
 ) -> Plan:
     """
     Trim ``plan`` so the worst case stays within ``max_position`` on each side.
@@ -273,8 +274,9 @@ def cap_exposure(
     sent: all live orders whatever their state (open, pending, closing, or cancelled by this very
     plan, because a cancel can lose the race to a fill), amended orders at the larger of their old
     and new size (an amend can lose that race too), and new submits. The sell side mirrors it
-    against ``-max_position``. Over the limit, new submits are shrunk or dropped deepest first,
-    then amend size increases are shrunk deepest first. Exposure is never increased and no
+    against ``-max_short`` (default ``max_position``; 0 for a token that must never be sold
+    short). Over the limit, new submits are shrunk or dropped deepest first, then amend size
+    increases are shrunk deepest first. Exposure is never increased and no
     command is added; when the live orders alone are over the limit the plan cannot fix that
     (only cancels can, and choosing them is the strategy's call).
 
@@ -320,7 +322,12 @@ def cap_exposure(
     slack = _REL_SLACK * (1.0 + abs(max_position))
     for side, fixed, extra, room in (
         (BUY, buy_fixed, buy_extra, max_position - position),
-        (SELL, sell_fixed, sell_extra, max_position + position),
+        (
+            SELL,
+            sell_fixed,
+            sell_extra,
+            (max_position if max_short is None else max_short) + position,
+        ),
     ):
         excess = fixed + extra - room
         if extra > 0.0 and excess > slack:

@@ -163,6 +163,7 @@ class QuotingStrategy(Strategy):
         self._spec: InstrumentSpec | None = None
         self._tolerance: Tolerance | None = None
         self._book: OrderBook | None = None
+        self._no_short = False
 
         self._best_bid = math.nan
         self._best_ask = math.nan
@@ -192,6 +193,7 @@ class QuotingStrategy(Strategy):
             return
         self._instrument = instrument
         self._complement = self._find_complement(instrument)
+        self._no_short = isinstance(instrument, BinaryOption)
         self._spec = instrument_spec(instrument)
         self._tolerance = Tolerance(
             price=self.config.requote_tolerance_ticks * self._spec.tick + 1e-9 * self._spec.tick,
@@ -313,6 +315,8 @@ class QuotingStrategy(Strategy):
                 self.config.max_position,
                 size_step=self._spec.size_step,
                 min_size=self._spec.min_size,
+                # An outcome token can only be sold out of inventory.
+                max_short=0.0 if self._no_short else None,
             )
             self._execute(instrument_id, plan, orders)
         self._quoted_fair = self._fair

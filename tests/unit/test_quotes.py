@@ -354,6 +354,18 @@ def test_cap_drops_deepest_submit_first():
     assert capped.submits == [Target(SELL, 101.0, 0.5)]
 
 
+def test_cap_max_short_zero_sells_only_held_inventory():
+    # A binary-option token: 1.5 held, a live sell of 1.0 being cancelled may still fill.
+    live = [LiveOrder("old", SELL, 0.60, 1.0, pending=True, closing=True)]
+    plan = Plan([], [], [Target(SELL, 0.58, 1.0), Target(SELL, 0.59, 1.0)])
+    capped = cap_exposure(plan, live, position=1.5, max_position=10.0, max_short=0.0)
+    assert capped.submits == [Target(SELL, 0.58, 0.5)]
+    assert cap_exposure(plan, live, position=0.0, max_position=10.0, max_short=0.0).submits == []
+    # Buys keep the symmetric limit.
+    buys = Plan([], [], [Target(BUY, 0.55, 4.0)])
+    assert cap_exposure(buys, [], position=1.5, max_position=10.0, max_short=0.0) == buys
+
+
 def test_cap_counts_orders_being_cancelled_and_in_flight():
     live = [
         LiveOrder("old", BUY, 95.0, 1.0, False),  # cancelled by the plan: may still fill

@@ -267,7 +267,12 @@ def _marks(engine, instruments: list[Instrument]) -> report.Marks:
 
 
 def _ensure_catalog(cfg: RunConfig, path: Path, *, progress: bool) -> None:
-    if sample.is_sample_catalog_complete(path):
+    marker = sample.read_sample_marker(path)
+    if marker is not None:
+        # A sample from an older generator is rebuilt (same seed) rather than replayed.
+        sample.ensure_sample_catalog(
+            path, seed=marker.get("seed", sample.SAMPLE_SEED), progress=progress
+        )
         return
     if _catalog_has_data(path):
         return

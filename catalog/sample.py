@@ -71,6 +71,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from adapters.gate.parsing import parse_futures_contract
 from adapters.polymarket.parsing import parse_binary_options
+from catalog.ordering import strictly_increasing_ts_init
 
 # -- public constants -------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ SAMPLE_SEED = 20260105
 SAMPLE_START = pd.Timestamp("2026-01-05T00:00:00Z")
 SAMPLE_START_NS = int(SAMPLE_START.value)
 # Bump whenever the generated rows change: older samples then count as incomplete and rebuild.
-SAMPLE_FORMAT_VERSION = 2
+SAMPLE_FORMAT_VERSION = 3
 MARKER_FILE = "sample.json"
 
 GATE_SAMPLE_DURATION_S = 2 * 3600
@@ -716,17 +717,26 @@ def _to_deltas(
     flags = np.where(last, _F_LAST, 0)
     flags[ts == ts[0]] |= _F_SNAPSHOT
     sequence = np.concatenate([[1], 1 + np.cumsum(last[:-1])])
+    ts_init = strictly_increasing_ts_init(ts).tolist()
 
     iid = instrument.id
     price_unit, size_raw = _units(instrument, float(instrument.price_increment), size_unit)
     pp, sp = instrument.price_precision, instrument.size_precision
     from_raw = OrderBookDelta.from_raw
     deltas = [
-        from_raw(iid, a, s, p * price_unit, pp, q * size_raw, sp, 0, f, n, t, t)
+        from_raw(iid, a, s, p * price_unit, pp, q * size_raw, sp, 0, f, n, t, ti)
         if a != _CLEAR
-        else OrderBookDelta(iid, BookAction.CLEAR, None, f, n, t, t)
-        for a, s, p, q, f, n, t in zip(
-            actions, sides, ticks, sizes, flags.tolist(), sequence.tolist(), stamps, strict=True
+        else OrderBookDelta(iid, BookAction.CLEAR, None, f, n, t, ti)
+        for a, s, p, q, f, n, t, ti in zip(
+            actions,
+            sides,
+            ticks,
+            sizes,
+            flags.tolist(),
+            sequence.tolist(),
+            stamps,
+            ts_init,
+            strict=True,
         )
     ]
     return deltas

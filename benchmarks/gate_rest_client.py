@@ -1,0 +1,150 @@
+"""
+Order-path latency of three ways to send a signed Gate REST order, against the same local server.
+
+    uv run python benchmarks/gate_rest_client.py [--requests 2000]
+
+A stub venue in its own process answers `POST /api/v4/futures/usdt/orders` with a canned order, so
+server cost is identical for every client and none of it lands in the client process. Each client
+sends the same signed order sequentially; the round trip is timed on the client. Clients:
+ccxt's async `gate` implicit endpoint (rate limiter off), a lean aiohttp session with our signer,
+and nautilus' Rust `HttpClient` with our signer. The last line is a JSON object of p50/p99 in µs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ORDER = {"contract": "BTC_USDT", "size": 1, "price": "94000", "tif": "poc", "text": "t-bench"}
+REPLY = {
+    "id": 1, "user": 1, "contract": "BTC_USDT", "create_time": 1.0, "size": 1, "left": 1,
+    "price": "94000", "fill_price": "0", "tif": "poc", "text": "t-bench", "status": "open",
+    "is_reduce_only": False, "mkfr": "-0.000152", "tkfr": "0.00075",
+}  # fmt: skip
+
+
+def serve(port_file: Path) -> None:
+    from aiohttp import web
+
+    body = json.dumps(REPLY).encode()
+
+    async def order(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=201, body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/api/v4/futures/usdt/orders", order)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_file.write_text(str(site._server.sockets[0].getsockname()[1]))
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def bench_ccxt(base: str, n: int) -> list[float]:
+    import ccxt.async_support as ccxt
+
+    exchange = ccxt.gate({"apiKey": "key", "secret": "secret", "enableRateLimit": False})
+    for access in ("public", "private"):
+        for key in exchange.urls["api"][access]:
+            exchange.urls["api"][access][key] = f"{base}/api/v4"
+    try:
+        return await _timed(n, lambda: exchange.privateFuturesPostSettleOrders({"settle": "usdt", **ORDER}))
+    finally:
+        await exchange.close()
+
+
+async def bench_aiohttp(base: str, n: int) -> list[float]:
+    import aiohttp
+
+    from adapters.gate.signing import rest_headers
+
+    path = "/api/v4/futures/usdt/orders"
+    async with aiohttp.ClientSession() as session:
+
+        async def send() -> dict:
+            body = json.dumps(ORDER, separators=(",", ":")).encode()
+            headers = rest_headers("key", "secret", "POST", path, "", body, str(int(time.time())))
+            async with session.post(base + path, data=body, headers=headers) as response:
+                return await response.json()
+
+        return await _timed(n, send)
+
+
+async def bench_nautilus(base: str, n: int) -> list[float]:
+    from nautilus_trader.core.nautilus_pyo3 import HttpClient
+    from nautilus_trader.core.nautilus_pyo3 import HttpMethod
+
+    from adapters.gate.signing import rest_headers
+
+    path = "/api/v4/futures/usdt/orders"
+    client = HttpClient()
+
+    async def send() -> dict:
+        body = json.dumps(ORDER, separators=(",", ":")).encode()
+        headers = rest_headers("key", "secret", "POST", path, "", body, str(int(time.time())))
+        response = await client.request(HttpMethod.POST, base + path, headers=headers, body=body)
+        return json.loads(response.body)
+
+    return await _timed(n, send)
+
+
+async def _timed(n: int, send) -> list[float]:
+    for _ in range(50):  # warm up connections and code paths
+        await send()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter_ns()
+        reply = await send()
+        samples.append((time.perf_counter_ns() - started) / 1000)
+        assert reply["text"] == "t-bench"
+    return samples
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    port_file = Path(f"/tmp/gate-rest-bench-{time.time_ns()}.port")
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)])
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port_file.read_text()}"
+        result = {}
+        for name, bench in (("ccxt", bench_ccxt), ("aiohttp", bench_aiohttp), ("nautilus", bench_nautilus)):
+            p50, p99 = _stats(asyncio.run(bench(base, args.requests)))
+            print(f"{name:9s} p50 {p50:8.0f} us   p99 {p99:8.0f} us")
+            result[f"{name}_p50_us"] = round(p50)
+            result[f"{name}_p99_us"] = round(p99)
+        print(json.dumps(result))
+    finally:
+        server.terminate()
+        port_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -505,4 +505,3 @@ def test_time_filtered_query_keeps_message_order(catalog: ParquetDataCatalog, da
     sliced = catalog.order_book_deltas(instrument_ids=[GATE], start=start, end=end)
     expected = [d for d in data[GATE][0] if start <= d.ts_init <= end]
     assert _delta_rows(sliced) == _delta_rows(expected)
-

@@ -1,0 +1,1 @@
+"""Local venue simulators that speak the real wire protocols over real sockets on 127.0.0.1."""

@@ -62,7 +62,8 @@ async def bench_ccxt(base: str, n: int) -> list[float]:
         for key in exchange.urls["api"][access]:
             exchange.urls["api"][access][key] = f"{base}/api/v4"
     try:
-        return await _timed(n, lambda: exchange.privateFuturesPostSettleOrders({"settle": "usdt", **ORDER}))
+        order = {"settle": "usdt", **ORDER}
+        return await _timed(n, lambda: exchange.privateFuturesPostSettleOrders(order))
     finally:
         await exchange.close()
 
@@ -135,7 +136,8 @@ def main() -> None:
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port_file.read_text()}"
         result = {}
-        for name, bench in (("ccxt", bench_ccxt), ("aiohttp", bench_aiohttp), ("nautilus", bench_nautilus)):
+        benches = (("ccxt", bench_ccxt), ("aiohttp", bench_aiohttp), ("nautilus", bench_nautilus))
+        for name, bench in benches:
             p50, p99 = _stats(asyncio.run(bench(base, args.requests)))
             print(f"{name:9s} p50 {p50:8.0f} us   p99 {p99:8.0f} us")
             result[f"{name}_p50_us"] = round(p50)

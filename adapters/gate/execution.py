@@ -114,6 +114,10 @@ class GateExecutionClient(LiveExecutionClient):
         )
         self._uid: str | None = None
         self._seen_trades: OrderedDict[str, None] = OrderedDict()
+        # Events handed to the engine are applied later, so the cache can lag behind: remember
+        # which acks and cancels this client already generated, whichever path reported first.
+        self._acked: OrderedDict[ClientOrderId, None] = OrderedDict()
+        self._ended: OrderedDict[ClientOrderId, None] = OrderedDict()
         self._dead_man: asyncio.Task | None = None
 
     # -- connection ----------------------------------------------------------------------------
@@ -152,7 +156,10 @@ class GateExecutionClient(LiveExecutionClient):
         while True:
             if self._ws.is_connected():
                 await self._countdown(self._config.dead_man_timeout_s)
-            await asyncio.sleep(self._config.dead_man_refresh_s)
+            # Re-arm well before the venue's timer can lapse, whatever the configured refresh.
+            await asyncio.sleep(
+                min(self._config.dead_man_refresh_s, self._config.dead_man_timeout_s / 3)
+            )
 
     async def _countdown(self, timeout_s: int) -> None:
         try:
@@ -389,17 +396,8 @@ class GateExecutionClient(LiveExecutionClient):
             self._send_order_status_report(report)
             return
         ts = report.ts_last
-        if (
-            order.status in (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED)
-            and report.order_status != OrderStatus.REJECTED
-        ):
-            self.generate_order_accepted(
-                order.strategy_id,
-                order.instrument_id,
-                order.client_order_id,
-                report.venue_order_id,
-                ts,
-            )
+        if report.order_status != OrderStatus.REJECTED:
+            self._accepted(order, report.venue_order_id, ts)
         if report.order_status == OrderStatus.CANCELED and report.filled_qty < order.quantity:
             self._canceled(order, ts)
         elif report.order_status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) and (
@@ -419,25 +417,14 @@ class GateExecutionClient(LiveExecutionClient):
             )
 
     def _on_user_trade(self, trade: dict, instrument: Instrument) -> None:
-        trade_id = str(trade["id"])
-        if trade_id in self._seen_trades:
+        if not _remember(self._seen_trades, str(trade["id"])):
             return  # already reported by the other path (WS vs REST)
-        self._seen_trades[trade_id] = None
-        if len(self._seen_trades) > _SEEN_TRADES_MAX:
-            self._seen_trades.popitem(last=False)
         report = parse_fill_report(instrument, trade, self.account_id, self._clock.timestamp_ns())
         order = self._find_order(report.client_order_id, report.venue_order_id)
         if order is None:
             self._send_fill_report(report)
             return
-        if order.status in (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED):
-            self.generate_order_accepted(
-                order.strategy_id,
-                order.instrument_id,
-                order.client_order_id,
-                report.venue_order_id,
-                report.ts_event,
-            )
+        self._accepted(order, report.venue_order_id, report.ts_event)
         self.generate_order_filled(
             strategy_id=order.strategy_id,
             instrument_id=order.instrument_id,
@@ -589,8 +576,16 @@ class GateExecutionClient(LiveExecutionClient):
             due_post_only=label == "ORDER_POC_IMMEDIATE",
         )
 
+    def _accepted(self, order: Order, venue_order_id: VenueOrderId, ts: int) -> None:
+        if order.status in (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED) and _remember(
+            self._acked, order.client_order_id
+        ):
+            self.generate_order_accepted(
+                order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, ts
+            )
+
     def _canceled(self, order: Order, ts: int) -> None:
-        if not order.is_closed:
+        if not order.is_closed and _remember(self._ended, order.client_order_id):
             self.generate_order_canceled(
                 order.strategy_id,
                 order.instrument_id,
@@ -631,6 +626,16 @@ class GateExecutionClient(LiveExecutionClient):
         ids = {o.instrument_id for o in self._cache.orders(venue=GATE_VENUE)}
         ids |= {p.instrument_id for p in self._cache.positions(venue=GATE_VENUE)}
         return sorted(contract_name(i) for i in ids)
+
+
+def _remember(seen: OrderedDict, key, limit: int = _SEEN_TRADES_MAX) -> bool:
+    """Add `key` to a bounded set; False if it was already there."""
+    if key in seen:
+        return False
+    seen[key] = None
+    if len(seen) > limit:
+        seen.popitem(last=False)
+    return True
 
 
 def _signed_size(side: OrderSide, quantity) -> int | str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 from nautilus_trader.common.config import LoggingConfig
 from nautilus_trader.config import ImportableStrategyConfig
 from nautilus_trader.config import InstrumentProviderConfig
@@ -38,6 +39,9 @@ def gate_node_config(
     logging: LoggingConfig | None = None,
 ) -> TradingNodeConfig:
     provider = InstrumentProviderConfig(load_ids=frozenset([strategy.instrument_id]))
+    # After a restart the venue still holds our quotes: the strategy adopts them (and keeps,
+    # amends or cancels them like any of its orders) instead of quoting a second ladder.
+    strategy = msgspec.structs.replace(strategy, external_order_claims=[strategy.instrument_id])
     endpoints = {"base_url_http": rest_url, "base_url_ws": ws_url, "testnet": testnet}
     return TradingNodeConfig(
         trader_id=trader_id,
@@ -75,7 +79,9 @@ def gate_node_config(
     )
 
 
-def build_node(config: TradingNodeConfig, loop: asyncio.AbstractEventLoop | None = None) -> TradingNode:
+def build_node(
+    config: TradingNodeConfig, loop: asyncio.AbstractEventLoop | None = None
+) -> TradingNode:
     node = TradingNode(config=config, loop=loop)
     for name, (data_factory, exec_factory) in FACTORIES.items():
         if name in config.data_clients:

@@ -623,7 +623,10 @@ class GateExecutionClient(LiveExecutionClient):
     def _contracts(self, instrument_id: InstrumentId | None) -> list[str]:
         if instrument_id is not None:
             return [contract_name(instrument_id)]
-        ids = {o.instrument_id for o in self._cache.orders(venue=GATE_VENUE)}
+        # After a restart the cache is empty: what the venue may hold is known only from the
+        # instruments this client trades, so ask about every one of them.
+        ids = {i.id for i in self._instrument_provider.list_all()}
+        ids |= {o.instrument_id for o in self._cache.orders(venue=GATE_VENUE)}
         ids |= {p.instrument_id for p in self._cache.positions(venue=GATE_VENUE)}
         return sorted(contract_name(i) for i in ids)
 

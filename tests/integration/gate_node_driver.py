@@ -87,7 +87,17 @@ async def dead_man(node, control: SimControl, instrument_id, result: dict) -> No
     await asyncio.sleep(120)
 
 
-SCENARIOS = {"trade": trade, "faults": faults, "dead_man": dead_man}
+async def adopt(node, control: SimControl, instrument_id, result: dict) -> None:
+    """A restart with quotes still resting at the venue: they are adopted, not duplicated."""
+    await asyncio.sleep(4.0)
+    strategy = next(s for s in node.trader.strategies() if isinstance(s, QuotingStrategy))
+    result["strategy_open"] = len(
+        node.cache.orders_open(instrument_id=instrument_id, strategy_id=strategy.id)
+    )
+    result["venue_open"] = len(_open_orders(control))
+
+
+SCENARIOS = {"trade": trade, "faults": faults, "dead_man": dead_man, "adopt": adopt}
 
 
 async def run(args: argparse.Namespace) -> dict:

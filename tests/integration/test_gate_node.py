@@ -81,3 +81,21 @@ def test_dead_man_switch_cancels_at_the_venue_when_the_process_freezes(tmp_path:
         finally:
             driver.kill()
             driver.wait()
+
+
+def test_restart_adopts_resting_quotes_instead_of_duplicating(tmp_path: Path) -> None:
+    with SimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        first = subprocess.Popen(
+            _driver(sim, tmp_path, "dead_man", "--dead-man-s", "60"),
+            stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+        )  # fmt: skip
+        try:
+            assert first.stdout.readline().strip() == "READY"
+            resting = sim.control.get("orders", key=KEY, status="open")
+            assert resting
+        finally:
+            first.kill()  # SIGKILL: no cleanup, the quotes stay at the venue
+            first.wait()
+        result = _run(sim, tmp_path, "adopt")
+        assert result["strategy_open"] == len(resting)
+        assert result["venue_open"] == len(resting), "a second ladder was quoted"

@@ -97,7 +97,28 @@ async def adopt(node, control: SimControl, instrument_id, result: dict) -> None:
     result["venue_open"] = len(_open_orders(control))
 
 
-SCENARIOS = {"trade": trade, "faults": faults, "dead_man": dead_man, "adopt": adopt}
+async def outcomes(node, control: SimControl, instrument_id, result: dict) -> None:
+    """Let submits that time out (set up by the caller) be resolved by the in-flight checks."""
+    await asyncio.sleep(9.0)
+    strategy = next(s for s in node.trader.strategies() if isinstance(s, QuotingStrategy))
+    orders = node.cache.orders(instrument_id=instrument_id, strategy_id=strategy.id)
+    result["rejected"] = sum(
+        1 for o in orders for e in o.events if type(e).__name__ == "OrderRejected"
+    )
+    result["statuses"] = sorted(o.status.name for o in orders)
+    result["strategy_open"] = len(
+        node.cache.orders_open(instrument_id=instrument_id, strategy_id=strategy.id)
+    )
+    result["venue_open"] = len(_open_orders(control))
+
+
+SCENARIOS = {
+    "trade": trade,
+    "faults": faults,
+    "dead_man": dead_man,
+    "adopt": adopt,
+    "outcomes": outcomes,
+}
 
 
 async def run(args: argparse.Namespace) -> dict:

@@ -99,3 +99,13 @@ def test_restart_adopts_resting_quotes_instead_of_duplicating(tmp_path: Path) ->
         result = _run(sim, tmp_path, "adopt")
         assert result["strategy_open"] == len(resting)
         assert result["venue_open"] == len(resting), "a second ladder was quoted"
+
+
+def test_submit_timeouts_stay_in_flight_and_resolve_without_rejection(tmp_path: Path) -> None:
+    with SimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        # The first quotes are accepted at the venue but answered after the client gave up.
+        sim.control.post("order_timeout", n=2, delay_s=8.0)
+        result = _run(sim, tmp_path, "outcomes")
+        assert result["rejected"] == 0
+        assert result["venue_open"] == result["strategy_open"] > 0
+        assert "SUBMITTED" not in result["statuses"]

@@ -46,6 +46,7 @@ class ControlApi:
             web.get("/_sim/position", self.position),
             web.get("/_sim/account", self.account),
             web.get("/_sim/requests", self.requests),
+            web.get("/_sim/ws_sent", self.ws_sent),
             web.get("/_sim/book", self.book),
         ]
 
@@ -127,6 +128,9 @@ class ControlApi:
     async def requests(self, request: web.Request) -> web.Response:
         since = int(request.query.get("since_ns", 0))
         return web.json_response([asdict(r) for r in self.sim.requests if r.t_ns >= since])
+
+    async def ws_sent(self, request: web.Request) -> web.Response:
+        return web.json_response(self.sim.ws_sent(int(request.query.get("since_ns", 0))))
 
     async def book(self, request: web.Request) -> web.Response:
         q = request.query

@@ -454,6 +454,10 @@ class RestApi:
                         "text": text,
                     }
                 )
+        delay = self.faults.take_order_timeout()
+        if delay is not None:
+            # Same fault as for a single placement: the whole batch's answer arrives too late.
+            await asyncio.sleep(delay)
         return web.json_response(out, status=201)
 
     @private

@@ -265,6 +265,19 @@ class GateSimulator:
         """REST requests received under /api/v4, in arrival order."""
         return list(self.rest.requests)
 
+    def ws_sent(self, since_ns: int = 0) -> list[dict[str, Any]]:
+        """`futures.order_book_update` frames sent (all connections, last 50,000), oldest first:
+        `t_ns` (time.time_ns() just before the socket write), `contract` and the frame's `u`."""
+
+        def collect() -> list[dict[str, Any]]:
+            return [
+                {"t_ns": t, "contract": c, "u": u}
+                for t, c, u in self.hub.sent_books
+                if t >= since_ns
+            ]
+
+        return self._dispatch(collect)
+
     def orders(self, key: str, status: str | None = None) -> list[dict[str, Any]]:
         """All orders of an account (REST JSON shape, newest first); status open|finished."""
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -36,6 +37,10 @@ QUIET_PRIVATE = (
     "futures.reduce_risk_limits",
     "futures.autoorders",
 )
+BOOK_UPDATE = "futures.order_book_update"
+# (t_ns just before the socket write, contract, u) of each book update frame sent, newest last.
+SentBook = tuple[int, str, int]
+SENT_LOG_SIZE = 50_000
 
 
 def _envelope(channel: str, event: str, **extra: Any) -> dict[str, Any]:
@@ -62,16 +67,20 @@ class Conn:
     transport: asyncio.BaseTransport | None
     size_decimal: bool
     conn_id: str
-    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    sent_books: deque[SentBook] | None = None
+    # (frame, (contract, u) for a book update else None)
+    queue: asyncio.Queue[tuple[str, tuple[str, int] | None]] = field(default_factory=asyncio.Queue)
     public: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, contract) -> level
     private: dict[str, set[tuple[int, str]]] = field(default_factory=dict)  # channel -> {(uid, c)}
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.queue.put_nowait(json.dumps(message, separators=(",", ":")))
+    def send(self, message: dict[str, Any], book: tuple[str, int] | None = None) -> None:
+        self.queue.put_nowait((json.dumps(message, separators=(",", ":")), book))
 
     async def writer(self) -> None:
         while True:
-            text = await self.queue.get()
+            text, book = await self.queue.get()
+            if book is not None and self.sent_books is not None:
+                self.sent_books.append((time.time_ns(), *book))
             try:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
@@ -84,6 +93,7 @@ class WsHub:
         self.heartbeat_s = heartbeat_s
         self.conns: set[Conn] = set()
         self.connections_total = 0
+        self.sent_books: deque[SentBook] = deque(maxlen=SENT_LOG_SIZE)
 
     # ---- server side ---------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -95,6 +105,7 @@ class WsHub:
             request.transport,
             request.headers.get("X-Gate-Size-Decimal") == "1",
             secrets.token_hex(8),
+            self.sent_books,
         )
         self.conns.add(conn)
         self.connections_total += 1
@@ -260,12 +271,13 @@ class WsHub:
                 ):
                     continue
                 result = event.result(conn.size_decimal)
-            conn.send(_envelope(event.channel, "update", result=result))
+            book = (event.contract, result["u"]) if event.channel == BOOK_UPDATE else None
+            conn.send(_envelope(event.channel, "update", result=result), book)
 
     @staticmethod
     def _public_result(event: Event, dec: bool, level: str) -> Any:
         result = event.result(dec)
-        if event.channel == "futures.order_book_update":
+        if event.channel == BOOK_UPDATE:
             return book_delta_json(event.contract, result[1], level, dec)
         if event.channel == "futures.book_ticker":
             return book_ticker_json(result[1], dec)

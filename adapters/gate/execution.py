@@ -204,7 +204,12 @@ class GateExecutionClient(LiveExecutionClient):
         )
         try:
             reply = await self._http.request(
-                "POST", ORDERS, body=self._order_body(order), signed=True, limit="order"
+                "POST",
+                ORDERS,
+                body=self._order_body(order),
+                signed=True,
+                limit="order",
+                direct=True,
             )
         except GateApiError as error:
             self._reject(order, error.label, error.message)
@@ -232,6 +237,7 @@ class GateExecutionClient(LiveExecutionClient):
                     body=body,
                     signed=True,
                     limit="order",
+                    direct=True,
                     weight=len(batch),
                 )
             except GateApiError as error:
@@ -262,7 +268,12 @@ class GateExecutionClient(LiveExecutionClient):
         body = {"size": _signed_size(order.side, quantity), "price": plain(price)}
         try:
             reply = await self._http.request(
-                "PUT", f"{ORDERS}/{self._order_ref(order)}", body=body, signed=True, limit="order"
+                "PUT",
+                f"{ORDERS}/{self._order_ref(order)}",
+                body=body,
+                signed=True,
+                limit="order",
+                direct=True,
             )
         except GateApiError as error:
             if error.label in _GONE:
@@ -289,7 +300,11 @@ class GateExecutionClient(LiveExecutionClient):
             return
         try:
             reply = await self._http.request(
-                "DELETE", f"{ORDERS}/{self._order_ref(order)}", signed=True, limit="cancel"
+                "DELETE",
+                f"{ORDERS}/{self._order_ref(order)}",
+                signed=True,
+                limit="cancel",
+                direct=True,
             )
         except GateApiError as error:
             if error.label in _GONE:
@@ -326,6 +341,7 @@ class GateExecutionClient(LiveExecutionClient):
                     body=[o.venue_order_id.value for o in batch],
                     signed=True,
                     limit="cancel",
+                    direct=True,
                     weight=len(batch),
                 )
             except (GateApiError, GateTransportError) as error:
@@ -349,7 +365,7 @@ class GateExecutionClient(LiveExecutionClient):
             params["side"] = "bid" if command.order_side == OrderSide.BUY else "ask"
         try:
             replies = await self._http.request(
-                "DELETE", ORDERS, params=params, signed=True, limit="cancel"
+                "DELETE", ORDERS, params=params, signed=True, limit="cancel", direct=True
             )
         except (GateApiError, GateTransportError) as error:
             self._log.warning(

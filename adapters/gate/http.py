@@ -7,11 +7,14 @@ That split is what the execution client's outcome policy rests on: a `GateApiErr
 answer (an order can be rejected), a `GateTransportError` (timeout, 5xx, broken connection) is not,
 and an order in that state stays in flight until reconciliation resolves it.
 
-Why ccxt and not a leaner client: measured side by side against one local venue
-(`benchmarks/gate_rest_client.py`, 2,000 sequential signed orders), ccxt's implicit endpoint took
-529 us at p50 against 719 us for a hand-written aiohttp client and 444 us for nautilus' Rust
-`HttpClient` (whose p99 jumped to 2.5 ms in one run of two). Not enough to leave the maintained
-library, its signing and its error taxonomy.
+Two transports. Everything goes through ccxt's implicit endpoints (its signing, its error
+taxonomy), except order commands, which take a direct path: our signer and nautilus' Rust
+`HttpClient`. Measured in isolation (`benchmarks/gate_rest_client.py`, 2,000 sequential signed
+orders against one local venue) ccxt costs little: p50 529 us against 444 us for the Rust client
+and 719 us for a hand-written aiohttp client. Measured where it matters, inside a running node
+(`benchmarks/gate_tick_to_order.py`), ccxt + aiohttp spent about 550 us before the bytes left and
+uvloop held the socket write until the end of the loop pass (another 300-400 us); the Rust client
+signs in Python but writes from its own thread, so the order path takes it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,16 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt
+from nautilus_trader.core.nautilus_pyo3 import HttpClient
+from nautilus_trader.core.nautilus_pyo3 import HttpError
+from nautilus_trader.core.nautilus_pyo3 import HttpMethod
+from nautilus_trader.core.nautilus_pyo3 import HttpTimeoutError
+
+from adapters.gate.signing import GateSigner
 
 # Gate's published limits (per UID): order place + amend 100 r/s, cancel 200 r/s, other private
 # endpoints 200 r / 10 s, public 200 r / 10 s per endpoint. We stay a little under each.
@@ -33,6 +44,12 @@ DEFAULT_RATES: dict[str, tuple[float, int]] = {
     "public": (18.0, 20),
 }
 _RETRYABLE_GET_ATTEMPTS = 3
+_METHODS = {
+    "GET": HttpMethod.GET,
+    "POST": HttpMethod.POST,
+    "PUT": HttpMethod.PUT,
+    "DELETE": HttpMethod.DELETE,
+}
 
 
 class GateApiError(Exception):
@@ -94,6 +111,9 @@ class GateHttpClient:
         self._api_secret = api_secret
         self._limiters = {k: RateLimiter(*v) for k, v in (rates or DEFAULT_RATES).items()}
         self._backoff_429_s = backoff_429_s
+        self._path_prefix = urlsplit(self._base_url).path  # "/api/v4": part of the signed path
+        self._signer = GateSigner(api_key, api_secret) if api_key and api_secret else None
+        self._direct = HttpClient(timeout_secs=max(1, round(timeout_s)))
         self._exchange = ccxt.gate(
             {
                 "apiKey": api_key or "",
@@ -151,11 +171,14 @@ class GateHttpClient:
         signed: bool = False,
         limit: str = "private",
         weight: int = 1,
+        direct: bool = False,
     ) -> Any:
         """
         Send one request. `path` is below the API root ("/futures/usdt/orders"), `params` go in
         the query string, `body` is sent as JSON, `limit` names the rate bucket it counts against.
+        `direct` takes the low-latency path (signed requests only: order commands).
         """
+        send = self._send_direct if direct and signed else self._send
         limiter = self._limiters[limit]
         transport_attempts = _RETRYABLE_GET_ATTEMPTS if method == "GET" else 1
         resends_after_429 = 1
@@ -164,7 +187,7 @@ class GateHttpClient:
             attempt += 1
             await limiter.acquire(weight)
             try:
-                return await self._send(method, path, params, body, signed)
+                return await send(method, path, params, body, signed)
             except GateApiError as error:
                 # A 429 is refused before anything happened: pause, then resend once.
                 if error.status != 429 or resends_after_429 == 0:
@@ -203,6 +226,36 @@ class GateHttpClient:
         except ccxt.BaseError as error:
             label, message = _label(str(error))
             raise GateApiError(_status(label), label, message) from error
+
+    async def _send_direct(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, signed: bool
+    ) -> Any:
+        if self._signer is None:
+            raise GateApiError(401, "MISSING_CREDENTIALS", "set GATE_API_KEY and GATE_API_SECRET")
+        query = (
+            urlencode({k: _param(v) for k, v in params.items() if v is not None}) if params else ""
+        )
+        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        timestamp = str(int(time.time() + self.clock_offset_ms / 1000))
+        headers = self._signer.rest_headers(
+            method, self._path_prefix + path, query, payload, timestamp
+        )
+        url = f"{self._base_url}{path}" + (f"?{query}" if query else "")
+        try:
+            response = await self._direct.request(
+                _METHODS[method], url, headers=headers, body=payload or None
+            )
+        except (HttpError, HttpTimeoutError) as error:
+            raise GateTransportError(f"{method} {path}: {type(error).__name__}: {error}") from error
+        status = response.status
+        if status >= 500:
+            raise GateTransportError(f"{method} {path}: HTTP {status}")
+        data = json.loads(response.body) if response.body else None
+        if status >= 400:
+            data = data if isinstance(data, dict) else {}
+            message = str(data.get("message") or data.get("detail") or "")
+            raise GateApiError(status, str(data.get("label", "UNKNOWN")), message)
+        return data
 
 
 def _label(text: str) -> tuple[str, str]:

@@ -25,6 +25,12 @@ async def sim():
         yield simulator
 
 
+@pytest.fixture(params=[False, True], ids=["ccxt", "direct"])
+def direct(request: pytest.FixtureRequest) -> bool:
+    """Order commands go both ways: ccxt, and the direct low-latency path."""
+    return request.param
+
+
 @pytest.fixture
 async def client(sim: GateSimulator):
     http = GateHttpClient(sim.rest_url, api_key=KEY, api_secret=SECRET, timeout_s=2.0)
@@ -42,38 +48,48 @@ async def test_clock_offset_is_measured(client: GateHttpClient) -> None:
     assert abs(offset) < 1_000  # same machine: well under a second
 
 
-async def test_place_amend_cancel(sim: GateSimulator, client: GateHttpClient) -> None:
+async def test_place_amend_cancel(sim: GateSimulator, client: GateHttpClient, direct: bool) -> None:
     price = _passive_bid(sim)
     placed = await client.request(
-        "POST", "/futures/usdt/orders", body={**ORDER, "price": price}, signed=True
+        "POST", "/futures/usdt/orders", body={**ORDER, "price": price}, signed=True, direct=direct
     )
     assert placed["status"] == "open" and placed["text"] == "t-http-1"
     amended = await client.request(
-        "PUT", f"/futures/usdt/orders/{placed['id']}", body={"size": 5, "price": price}, signed=True
+        "PUT",
+        f"/futures/usdt/orders/{placed['id']}",
+        body={"size": 5, "price": price},
+        signed=True,
+        direct=direct,
     )
     assert float(amended["size"]) == 5
     cancelled = await client.request(
-        "DELETE", "/futures/usdt/orders/t-http-1", signed=True, limit="cancel"
+        "DELETE", "/futures/usdt/orders/t-http-1", signed=True, direct=direct, limit="cancel"
     )
     assert cancelled["finish_as"] == "cancelled"
     assert sim.orders(KEY, status="open") == []
 
 
 async def test_post_only_cross_is_a_definite_rejection(
-    sim: GateSimulator, client: GateHttpClient
+    sim: GateSimulator, client: GateHttpClient, direct: bool
 ) -> None:
     ask = sim.book("BTC_USDT")["asks"][0][0]
     with pytest.raises(GateApiError) as error:
         await client.request(
-            "POST", "/futures/usdt/orders", body={**ORDER, "price": ask}, signed=True
+            "POST", "/futures/usdt/orders", body={**ORDER, "price": ask}, signed=True, direct=direct
         )
     assert error.value.label == "ORDER_POC_IMMEDIATE"
 
 
-async def test_429_pauses_then_resends(sim: GateSimulator, client: GateHttpClient) -> None:
+async def test_429_pauses_then_resends(
+    sim: GateSimulator, client: GateHttpClient, direct: bool
+) -> None:
     sim.fail_next(1, status=429, path="/futures/usdt/orders")
     placed = await client.request(
-        "POST", "/futures/usdt/orders", body={**ORDER, "price": _passive_bid(sim)}, signed=True
+        "POST",
+        "/futures/usdt/orders",
+        body={**ORDER, "price": _passive_bid(sim)},
+        signed=True,
+        direct=direct,
     )
     assert placed["status"] == "open"
     posts = [r for r in sim.requests if r.method == "POST" and r.path.endswith("/orders")]
@@ -81,13 +97,17 @@ async def test_429_pauses_then_resends(sim: GateSimulator, client: GateHttpClien
 
 
 async def test_5xx_on_a_write_is_ambiguous_and_not_retried(
-    sim: GateSimulator, client: GateHttpClient
+    sim: GateSimulator, client: GateHttpClient, direct: bool
 ) -> None:
     # The venue processed the order, then answered 502: the client must not claim a rejection.
     sim.fail_next(1, status=502, path="/futures/usdt/orders", after=True)
     with pytest.raises(GateTransportError):
         await client.request(
-            "POST", "/futures/usdt/orders", body={**ORDER, "price": _passive_bid(sim)}, signed=True
+            "POST",
+            "/futures/usdt/orders",
+            body={**ORDER, "price": _passive_bid(sim)},
+            signed=True,
+            direct=direct,
         )
     assert [o["text"] for o in sim.orders(KEY, status="open")] == ["t-http-1"]
     posts = [r for r in sim.requests if r.method == "POST" and r.path.endswith("/orders")]
@@ -101,39 +121,47 @@ async def test_5xx_on_a_read_is_retried(sim: GateSimulator, client: GateHttpClie
 
 
 async def test_timeout_keeps_the_outcome_unknown(
-    sim: GateSimulator, client: GateHttpClient
+    sim: GateSimulator, client: GateHttpClient, direct: bool
 ) -> None:
     sim.order_timeout_next(1, delay_s=5.0)
     with pytest.raises(GateTransportError):
         await client.request(
-            "POST", "/futures/usdt/orders", body={**ORDER, "price": _passive_bid(sim)}, signed=True
+            "POST",
+            "/futures/usdt/orders",
+            body={**ORDER, "price": _passive_bid(sim)},
+            signed=True,
+            direct=direct,
         )
     # The order exists at the venue and can be found by its text.
     found = await client.request("GET", "/futures/usdt/orders/t-http-1", signed=True)
     assert found["status"] == "open"
 
 
-async def test_wrong_secret_is_an_auth_error(sim: GateSimulator) -> None:
+async def test_wrong_secret_is_an_auth_error(sim: GateSimulator, direct: bool) -> None:
     http = GateHttpClient(sim.rest_url, api_key=KEY, api_secret="wrong")
     try:
         with pytest.raises(GateApiError) as error:
-            await http.request("GET", "/futures/usdt/accounts", signed=True)
+            await http.request(
+                "POST", "/futures/usdt/orders", body=ORDER, signed=True, direct=direct
+            )
         assert error.value.label == "INVALID_SIGNATURE"
         assert error.value.status == 401
     finally:
         await http.close()
 
 
-async def test_batch_place_and_cancel(sim: GateSimulator, client: GateHttpClient) -> None:
+async def test_batch_place_and_cancel(
+    sim: GateSimulator, client: GateHttpClient, direct: bool
+) -> None:
     price = float(_passive_bid(sim))
     body = [{**ORDER, "text": f"t-b{i}", "price": f"{price - i:.1f}"} for i in range(3)]
     placed = await client.request(
-        "POST", "/futures/usdt/batch_orders", body=body, signed=True, weight=3
+        "POST", "/futures/usdt/batch_orders", body=body, signed=True, direct=direct, weight=3
     )
     assert all(item["succeeded"] for item in placed)
     ids = [str(item["id"]) for item in placed]
     cancelled = await client.request(
-        "POST", "/futures/usdt/batch_cancel_orders", body=ids, signed=True
+        "POST", "/futures/usdt/batch_cancel_orders", body=ids, signed=True, direct=direct
     )
     assert sorted(str(item["id"]) for item in cancelled if item["succeeded"]) == sorted(ids)
 

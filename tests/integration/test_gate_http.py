@@ -202,3 +202,24 @@ async def test_provider_loads_perpetuals_in_contracts(client: GateHttpClient) ->
     assert float(btc.multiplier) == 0.0001
     assert str(btc.price_increment) == "0.1"
     assert btc.size_increment == 1
+
+
+async def test_clock_drift_never_expires_requests(direct: bool) -> None:
+    # The venue runs two minutes ahead: unsynced signatures fall outside its 60 s window.
+    async with GateSimulator(updates_per_s=0, clock_offset_s=120.0) as drifted:
+        http = GateHttpClient(drifted.rest_url, api_key=KEY, api_secret=SECRET)
+        try:
+            with pytest.raises(GateApiError) as error:
+                await http.request(
+                    "POST", "/futures/usdt/orders", body=ORDER, signed=True, direct=direct
+                )
+            assert error.value.label == "REQUEST_EXPIRED"
+            offset_ms = await http.sync_clock()
+            assert offset_ms == pytest.approx(120_000, abs=1_000)
+            body = {**ORDER, "price": _passive_bid(drifted)}
+            placed = await http.request(
+                "POST", "/futures/usdt/orders", body=body, signed=True, direct=direct
+            )
+            assert placed["status"] == "open"
+        finally:
+            await http.close()

@@ -100,8 +100,12 @@ class RestApi:
         limiter: RateLimiter,
         *,
         time_window_s: float = 60.0,
+        clock_offset_s: float = 0.0,
     ) -> None:
         self.ex = exchange
+        # The venue's clock runs this far ahead of the machine's: a client that signs with its
+        # own clock drifts out of the timestamp window.
+        self.clock_offset_s = clock_offset_s
         self.faults = faults
         self.limiter = limiter
         self.time_window_s = time_window_s
@@ -142,6 +146,7 @@ class RestApi:
                     queries=(raw_query, unquote(raw_query), request.query_string),
                     body=request[RAW_BODY],
                     window_s=self.time_window_s,
+                    now=time.time() + self.clock_offset_s,
                 )
                 request[ACCOUNT] = self.ex.accounts[key]
                 who = key
@@ -219,7 +224,7 @@ class RestApi:
 
     # ---- public --------------------------------------------------------------------------
     async def spot_time(self, request: web.Request) -> web.Response:
-        return web.json_response({"server_time": int(time.time() * 1000)})
+        return web.json_response({"server_time": int((time.time() + self.clock_offset_s) * 1000)})
 
     async def spot_currencies(self, request: web.Request) -> web.Response:
         coins = sorted({"USDT", *(n.split("_")[0] for n in self.ex.specs)})

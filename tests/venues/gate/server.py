@@ -55,6 +55,7 @@ class GateSimulator:
         ws_heartbeat_s: float = 10.0,
         rate_limits: dict[str, tuple[int, float]] | None = None,
         time_window_s: float = 60.0,
+        clock_offset_s: float = 0.0,
     ) -> None:
         if contracts is None:
             specs = dict(DEFAULT_CONTRACTS)
@@ -76,7 +77,11 @@ class GateSimulator:
         )
         self.market.dispatch = self._dispatch
         self.rest = RestApi(
-            self.exchange, self.faults, RateLimiter(rate_limits), time_window_s=time_window_s
+            self.exchange,
+            self.faults,
+            RateLimiter(rate_limits),
+            time_window_s=time_window_s,
+            clock_offset_s=clock_offset_s,
         )
         self.control = ControlApi(self)
         self._runner: web.AppRunner | None = None

@@ -18,7 +18,6 @@ from typing import Any
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
-from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -266,51 +265,48 @@ class GateExecutionClient(LiveExecutionClient):
         quantity = command.quantity or order.quantity
         price = command.price or order.price
         body = {"size": _signed_size(order.side, quantity), "price": plain(price)}
-        try:
-            reply = await self._http.request(
-                "PUT",
-                f"{ORDERS}/{self._order_ref(order)}",
-                body=body,
-                signed=True,
-                limit="order",
-                direct=True,
-            )
-        except GateApiError as error:
-            if error.label in _GONE:
-                await self._resolve(order)
-                return
-            self.generate_order_modify_rejected(
-                order.strategy_id,
-                order.instrument_id,
-                order.client_order_id,
-                order.venue_order_id,
-                f"{error.label}: {error.message}",
-                self._clock.timestamp_ns(),
-            )
-        except GateTransportError as error:
-            self._log.warning(
-                f"{order.client_order_id}: amend outcome unknown ({error}); kept pending"
-            )
-        else:
-            self._on_order(reply)
+        await self._change_order(
+            order,
+            "PUT",
+            body,
+            limit="order",
+            what="amend",
+            refuse=self.generate_order_modify_rejected,
+        )
 
     async def _cancel_order(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
-        if order is None or order.is_closed:
-            return
+        if order is not None and not order.is_closed:
+            await self._cancel_one(order)
+
+    async def _cancel_one(self, order: Order) -> None:
+        await self._change_order(
+            order,
+            "DELETE",
+            None,
+            limit="cancel",
+            what="cancel",
+            refuse=self.generate_order_cancel_rejected,
+        )
+
+    async def _change_order(
+        self, order: Order, method: str, body: dict | None, *, limit: str, what: str, refuse
+    ) -> None:
+        """Amend or cancel one order and route the answer: applied, refused, gone, or unknown."""
         try:
             reply = await self._http.request(
-                "DELETE",
+                method,
                 f"{ORDERS}/{self._order_ref(order)}",
+                body=body,
                 signed=True,
-                limit="cancel",
+                limit=limit,
                 direct=True,
             )
         except GateApiError as error:
             if error.label in _GONE:
-                await self._resolve(order)
+                await self._resolve(order)  # filled or cancelled meanwhile: ask what happened
                 return
-            self.generate_order_cancel_rejected(
+            refuse(
                 order.strategy_id,
                 order.instrument_id,
                 order.client_order_id,
@@ -320,7 +316,7 @@ class GateExecutionClient(LiveExecutionClient):
             )
         except GateTransportError as error:
             self._log.warning(
-                f"{order.client_order_id}: cancel outcome unknown ({error}); kept pending"
+                f"{order.client_order_id}: {what} outcome unknown ({error}); kept pending"
             )
         else:
             self._on_order(reply)
@@ -349,7 +345,7 @@ class GateExecutionClient(LiveExecutionClient):
                     f"batch cancel of {len(batch)} failed ({error}); cancelling one by one"
                 )
                 for order in batch:
-                    await self._cancel_order(_cancel_command(order, self._clock.timestamp_ns()))
+                    await self._cancel_one(order)
                 continue
             by_id = {str(r.get("id")): r for r in replies}
             for order in batch:
@@ -667,15 +663,3 @@ def _in_window(ts: int, start, end) -> bool:
     if start is not None and ts < start.value:
         return False
     return not (end is not None and ts > end.value)
-
-
-def _cancel_command(order: Order, ts: int) -> CancelOrder:
-    return CancelOrder(
-        trader_id=order.trader_id,
-        strategy_id=order.strategy_id,
-        instrument_id=order.instrument_id,
-        client_order_id=order.client_order_id,
-        venue_order_id=order.venue_order_id,
-        command_id=UUID4(),
-        ts_init=ts,
-    )

@@ -102,9 +102,9 @@ async def outcomes(node, control: SimControl, instrument_id, result: dict) -> No
     await asyncio.sleep(9.0)
     strategy = next(s for s in node.trader.strategies() if isinstance(s, QuotingStrategy))
     orders = node.cache.orders(instrument_id=instrument_id, strategy_id=strategy.id)
-    result["rejected"] = sum(
-        1 for o in orders for e in o.events if type(e).__name__ == "OrderRejected"
-    )
+    rejections = [e for o in orders for e in o.events if type(e).__name__ == "OrderRejected"]
+    result["rejected"] = len(rejections)
+    result["reject_reasons"] = sorted({e.reason.split(":")[0] for e in rejections})
     result["statuses"] = sorted(o.status.name for o in orders)
     result["strategy_open"] = len(
         node.cache.orders_open(instrument_id=instrument_id, strategy_id=strategy.id)

@@ -109,3 +109,12 @@ def test_submit_timeouts_stay_in_flight_and_resolve_without_rejection(tmp_path: 
         assert result["rejected"] == 0
         assert result["venue_open"] == result["strategy_open"] > 0
         assert "SUBMITTED" not in result["statuses"]
+
+
+def test_insufficient_margin_is_a_rejection_with_the_venue_label(tmp_path: Path) -> None:
+    account = f"{KEY}:test-secret:10001:5"  # 5 USDT cannot margin a 200-contract BTC quote
+    with SimulatorProcess.start(tmp_path, "--updates-per-s", "0", "--account", account) as sim:
+        result = _run(sim, tmp_path, "outcomes")
+        assert result["rejected"] > 0
+        assert result["reject_reasons"] == ["INSUFFICIENT_AVAILABLE"]
+        assert result["venue_open"] == result["strategy_open"] == 0

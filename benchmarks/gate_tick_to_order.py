@@ -18,7 +18,7 @@ into: WS in (simulator write -> our handler), node (parse, book, engines, strate
 ccxt (request building and signing) and HTTP out (aiohttp client, loopback, simulator's parser).
 
 Throughput: `--frames` realistic `futures.order_book_update` frames (raw bytes, 5-20 levels each,
-consistent U/u after a snapshot) through `json.loads` + `GateBookSync.on_update` +
+consistent U/u after a snapshot) through `decode_frame` + `GateBookSync.on_update` +
 `parse_book_update` + `OrderBook(L2_MBP).apply_deltas`, in-process.
 
 The last line is one JSON object: p50_us, p99_us, requotes, messages_per_s.
@@ -138,7 +138,7 @@ def build_frames(n: int, seed: int = 7) -> tuple[dict, list[bytes], dict]:
 
 
 def messages_per_s(n_frames: int, repeats: int = 3) -> tuple[float, list[float], float]:
-    """Frames/s of json.loads + GateBookSync + parse_book_update + OrderBook.apply_deltas."""
+    """Frames/s of decode_frame + GateBookSync + parse_book_update + OrderBook.apply_deltas."""
     from nautilus_trader.common.component import LiveClock
     from nautilus_trader.model.book import OrderBook
     from nautilus_trader.model.enums import BookType
@@ -146,6 +146,7 @@ def messages_per_s(n_frames: int, repeats: int = 3) -> tuple[float, list[float],
     from adapters.gate.book import ApplySnapshot
     from adapters.gate.book import ApplyUpdate
     from adapters.gate.book import GateBookSync
+    from adapters.gate.parsing import decode_frame
     from adapters.gate.parsing import parse_book_snapshot
     from adapters.gate.parsing import parse_book_update
 
@@ -160,7 +161,7 @@ def messages_per_s(n_frames: int, repeats: int = 3) -> tuple[float, list[float],
         for action in sync.on_snapshot(snapshot):
             assert isinstance(action, ApplySnapshot)
             book.apply_deltas(parse_book_snapshot(instrument, action.snapshot, 0))
-        loads = json.loads
+        loads = decode_frame
         started = time.perf_counter()
         for raw in frames:
             message = loads(raw)
@@ -187,7 +188,7 @@ def messages_per_s(n_frames: int, repeats: int = 3) -> tuple[float, list[float],
 # Stages of the node's path, in order: (stamp name, what happened just before it).
 STAGES = (
     ("recv", "simulator write -> WS handler entry (socket, Rust client, loop wake-up)"),
-    ("parsed", "json.loads + GateBookSync + parse_book_update (to LiveDataEngine.process)"),
+    ("parsed", "decode_frame + GateBookSync + parse_book_update (to LiveDataEngine.process)"),
     ("strategy", "data-engine queue hop, DataEngine, cache book, to on_order_book_deltas"),
     ("execute", "strategy: fair value, ladder, diff against the resting orders"),
     ("risk", "Strategy.modify_order: command, OrderPendingUpdate event, cache (to RiskEngine)"),

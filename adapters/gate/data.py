@@ -10,7 +10,6 @@ wrong one. Quotes, trades, mark prices and funding rates map one channel each.
 from __future__ import annotations
 
 import asyncio
-import json
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
@@ -38,6 +37,7 @@ from adapters.gate.http import GateHttpClient
 from adapters.gate.http import GateTransportError
 from adapters.gate.parsing import GATE_VENUE
 from adapters.gate.parsing import contract_name
+from adapters.gate.parsing import decode_frame
 from adapters.gate.parsing import parse_book_snapshot
 from adapters.gate.parsing import parse_book_ticker
 from adapters.gate.parsing import parse_book_update
@@ -159,7 +159,7 @@ class GateDataClient(LiveMarketDataClient):
     # -- stream --------------------------------------------------------------------------------
 
     def _on_message(self, raw: bytes) -> None:
-        message = json.loads(raw)
+        message = decode_frame(raw)
         if message.get("event") not in ("update", "all"):
             if message.get("error"):
                 self._log.error(f"{message.get('channel')}: {message['error']}")

@@ -11,7 +11,6 @@ connection) never becomes a rejection or a cancel; the order stays in flight unt
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
 from typing import Any
 
@@ -53,6 +52,7 @@ from adapters.gate.http import GateTransportError
 from adapters.gate.parsing import GATE_VENUE
 from adapters.gate.parsing import client_order_id_to_text
 from adapters.gate.parsing import contract_name
+from adapters.gate.parsing import decode_frame
 from adapters.gate.parsing import parse_account_balances
 from adapters.gate.parsing import parse_fill_report
 from adapters.gate.parsing import parse_order_status_report
@@ -374,7 +374,7 @@ class GateExecutionClient(LiveExecutionClient):
     # -- venue reports -------------------------------------------------------------------------
 
     def _on_ws_message(self, raw: bytes) -> None:
-        message = json.loads(raw)
+        message = decode_frame(raw)
         channel = message.get("channel")
         event = message.get("event")
         if event != "update":

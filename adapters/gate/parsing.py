@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.reports import FillReport
 from nautilus_trader.execution.reports import OrderStatusReport
@@ -62,6 +63,10 @@ from nautilus_trader.model.objects import Quantity
 
 GATE_VENUE = Venue("GATE")
 PERP_SUFFIX = "-PERP"
+
+
+# One decoder for every WebSocket frame: about twice as fast as `json.loads` on book updates.
+decode_frame = msgspec.json.Decoder().decode
 
 
 def to_decimal(value: Any) -> Decimal:

@@ -13,9 +13,9 @@ stamps every book frame just before the socket write and every REST request on a
 request after a move's frame minus that frame's send time. The first `--warmup` are dropped.
 
 The node process stamps, with the same wall clock, a frame's arrival in the data client's handler,
-the start of the order request in `GateHttpClient.request` and ccxt's `fetch`, so the latency splits
-into: WS in (simulator write -> our handler), node (parse, book, engines, strategy, exec client),
-ccxt (request building and signing) and HTTP out (aiohttp client, loopback, simulator's parser).
+the order request entering `GateHttpClient.request` and its direct order path, so the latency
+splits into: WS in (simulator write -> our handler), node (parse, book, engines, strategy, exec
+client) and HTTP out (signing, nautilus' Rust HttpClient, loopback, simulator's parser).
 
 Throughput: `--frames` realistic `futures.order_book_update` frames (raw bytes, 5-20 levels each,
 consistent U/u after a snapshot) through `decode_frame` + `GateBookSync.on_update` +
@@ -195,16 +195,13 @@ STAGES = (
     ("exec", "risk-engine queue hop + pre-trade checks (to LiveExecutionEngine.execute)"),
     ("modify", "exec-engine queue hop, ExecEngine, client modify_order (log, task), task start"),
     ("request", "exec client: cache look-up, request body"),
-    ("fetch", "GateHttpClient rate limiter + ccxt: request building, signing"),
-    ("write", "ccxt fetch + aiohttp client up to the socket write"),
-    ("arrival", "loopback socket, simulator's HTTP parser and middleware"),
+    ("send", "GateHttpClient rate limiter, to the direct order path"),
+    ("arrival", "signing, nautilus' Rust HttpClient, loopback, simulator's parser and middleware"),
 )
 
 
 def _instrument_node(stamps: dict[str, list]) -> None:
     """Wall-clock stamps along the node's tick-to-order path (thin wrappers, a few µs in all)."""
-    import ccxt.async_support as ccxt
-    from aiohttp.http_writer import StreamWriter
     from nautilus_trader.live.data_engine import LiveDataEngine
     from nautilus_trader.live.execution_engine import LiveExecutionEngine
     from nautilus_trader.live.risk_engine import LiveRiskEngine
@@ -224,8 +221,7 @@ def _instrument_node(stamps: dict[str, list]) -> None:
     execute = QuotingStrategy._execute
     modify = GateExecutionClient._modify_order
     request = GateHttpClient.request
-    fetch = ccxt.gate.fetch
-    write = StreamWriter._send_headers_with_payload
+    send_direct = GateHttpClient._send_direct
 
     def stamped_on_message(self, raw: bytes) -> None:
         entry[0] = now()
@@ -252,14 +248,10 @@ def _instrument_node(stamps: dict[str, list]) -> None:
             stamps["request"].append(now())
         return await request(self, method, path, **kwargs)
 
-    async def stamped_fetch(self, url, method="GET", headers=None, body=None):
+    async def stamped_send_direct(self, method: str, path: str, *args):
         if method in ORDER_METHODS:
-            stamps["fetch"].append(now())
-        return await fetch(self, url, method, headers, body)
-
-    def stamped_write(self, chunk, is_eof: bool) -> None:
-        stamps["write"].append(now())
-        write(self, chunk, is_eof)
+            stamps["send"].append(now())
+        return await send_direct(self, method, path, *args)
 
     def stamped(name: str, method):
         def wrapper(self, message) -> None:
@@ -273,13 +265,12 @@ def _instrument_node(stamps: dict[str, list]) -> None:
     LiveRiskEngine.execute = stamped("risk", LiveRiskEngine.execute)
     LiveExecutionEngine.execute = stamped("exec", LiveExecutionEngine.execute)
     GateDataClient._on_message = stamped_on_message
-    StreamWriter._send_headers_with_payload = stamped_write
     GateBookSync.on_update = stamped_on_update
     QuotingStrategy.on_order_book_deltas = stamped_on_deltas
     QuotingStrategy._execute = stamped_execute
     GateExecutionClient._modify_order = stamped_modify
     GateHttpClient.request = stamped_request
-    ccxt.gate.fetch = stamped_fetch
+    GateHttpClient._send_direct = stamped_send_direct
 
 
 async def _node(args: argparse.Namespace) -> None:
@@ -475,8 +466,8 @@ def calibrate_http(sim, n: int = 300) -> dict[str, list[float]]:
     """
     Floors for the `arrival` stage, from this process: client stamp -> simulator arrival of a
     PUT on a kept-alive connection, with http.client (about the least a client can do) and with
-    an aiohttp session (the library ccxt sends with), on the loop the node uses. Stamped before
-    the client call, so they include that client's own work: compare with `write` + `arrival`.
+    an aiohttp session, on the loop the node uses. Stamped before the client call, so they
+    include that client's own work, as `arrival` includes signing and the Rust client.
     """
     import http.client
     from urllib.parse import urlsplit
@@ -659,7 +650,7 @@ def main() -> None:
         total = sum(means.values())
         client = total - means["recv"] - means["arrival"]
         print(
-            f"client-side share of the mean (handler entry -> socket write): {client / total:.0%}; "
+            f"client-side share of the mean (handler entry -> request handed to the HTTP client): {client / total:.0%}; "
             f"sockets, Rust WS client and simulator (recv + arrival): {1 - client / total:.0%}"
         )
     for name, values in result["floors"].items():

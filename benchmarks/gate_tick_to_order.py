@@ -650,7 +650,7 @@ def main() -> None:
         total = sum(means.values())
         client = total - means["recv"] - means["arrival"]
         print(
-            f"client-side share of the mean (handler entry -> request handed to the HTTP client): {client / total:.0%}; "
+            f"client-side share of the mean (handler entry -> HTTP client): {client / total:.0%}; "
             f"sockets, Rust WS client and simulator (recv + arrival): {1 - client / total:.0%}"
         )
     for name, values in result["floors"].items():

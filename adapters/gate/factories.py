@@ -16,6 +16,7 @@ from adapters.gate.config import gate_credentials
 from adapters.gate.data import GateDataClient
 from adapters.gate.execution import GateExecutionClient
 from adapters.gate.http import GateHttpClient
+from adapters.gate.http import rate_buckets
 from adapters.gate.providers import GateInstrumentProvider
 
 
@@ -51,12 +52,7 @@ class GateLiveExecClientFactory(LiveExecClientFactory):
     ) -> GateExecutionClient:
         key, secret = gate_credentials(required=True)
         rest_url, _ = config.endpoints()
-        rates = {
-            "order": (config.order_rate_per_s, 20),
-            "cancel": (2 * config.order_rate_per_s, 40),
-            "private": (18.0, 20),
-            "public": (18.0, 20),
-        }
+        rates = rate_buckets(config.order_rate_per_s)
         http = GateHttpClient(
             rest_url, api_key=key, api_secret=secret, timeout_s=config.http_timeout_s, rates=rates
         )

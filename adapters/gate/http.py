@@ -35,14 +35,20 @@ from nautilus_trader.core.nautilus_pyo3 import HttpTimeoutError
 
 from adapters.gate.signing import GateSigner
 
-# Gate's published limits (per UID): order place + amend 100 r/s, cancel 200 r/s, other private
-# endpoints 200 r / 10 s, public 200 r / 10 s per endpoint. We stay a little under each.
-DEFAULT_RATES: dict[str, tuple[float, int]] = {
-    "order": (90.0, 20),
-    "cancel": (180.0, 40),
-    "private": (18.0, 20),
-    "public": (18.0, 20),
-}
+
+def rate_buckets(order_rate_per_s: float = 90.0) -> dict[str, tuple[float, int]]:
+    """
+    (rate per second, burst) per bucket, a little under Gate's published limits per UID: order
+    place + amend 100 r/s, cancel 200 r/s, other private and public endpoints 200 r / 10 s.
+    """
+    return {
+        "order": (order_rate_per_s, 20),
+        "cancel": (2 * order_rate_per_s, 40),
+        "private": (18.0, 20),
+        "public": (18.0, 20),
+    }
+
+
 _RETRYABLE_GET_ATTEMPTS = 3
 _METHODS = {
     "GET": HttpMethod.GET,
@@ -109,7 +115,7 @@ class GateHttpClient:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._api_secret = api_secret
-        self._limiters = {k: RateLimiter(*v) for k, v in (rates or DEFAULT_RATES).items()}
+        self._limiters = {k: RateLimiter(*v) for k, v in (rates or rate_buckets()).items()}
         self._backoff_429_s = backoff_429_s
         self._path_prefix = urlsplit(self._base_url).path  # "/api/v4": part of the signed path
         self._signer = GateSigner(api_key, api_secret) if api_key and api_secret else None

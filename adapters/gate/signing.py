@@ -69,10 +69,6 @@ class GateSigner:
     def ws_channel_signature(self, channel: str, event: str, time: int) -> str:
         return self._sign(f"channel={channel}&event={event}&time={int(time)}".encode())
 
-    def ws_api_signature(self, channel: str, req_param: str, time: int) -> str:
-        """WS trading API (`futures.login`, `futures.order_place`...): `api\\nchan\\nparam\\nts`."""
-        return self._sign(f"api\n{channel}\n{req_param}\n{int(time)}".encode())
-
 
 @lru_cache(maxsize=16)
 def signer(key: str, secret: str) -> GateSigner:
@@ -97,8 +93,3 @@ def rest_headers(
 def ws_channel_signature(secret: str, channel: str, event: str, time: int) -> str:
     """`auth.SIGN` of a private-channel (un)subscribe message; `time` is the message's `time`."""
     return signer("", secret).ws_channel_signature(channel, event, time)
-
-
-def ws_api_signature(secret: str, channel: str, req_param: str, time: int) -> str:
-    """`payload.signature` of a WS trading API request (login signs the raw `req_param` sent)."""
-    return signer("", secret).ws_api_signature(channel, req_param, time)

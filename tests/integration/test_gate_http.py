@@ -118,6 +118,8 @@ async def test_5xx_on_a_read_is_retried(sim: GateSimulator, client: GateHttpClie
     sim.fail_next(2, status=503, method="GET", path="/futures/usdt/positions")
     positions = await client.request("GET", "/futures/usdt/positions", signed=True)
     assert isinstance(positions, list)
+    reads = [r for r in sim.requests if r.method == "GET" and r.path.endswith("/positions")]
+    assert len(reads) == 3  # two 503s, then the answer
 
 
 async def test_timeout_keeps_the_outcome_unknown(

@@ -14,7 +14,6 @@ from adapters.gate.signing import GateSigner
 from adapters.gate.signing import hashed_payload
 from adapters.gate.signing import rest_headers
 from adapters.gate.signing import rest_signature
-from adapters.gate.signing import ws_api_signature
 from adapters.gate.signing import ws_channel_signature
 
 pytestmark = pytest.mark.gate
@@ -89,13 +88,6 @@ def test_rest_headers() -> None:
         "Content-Type": "application/json",
         "X-Gate-Size-Decimal": "1",
     }
-
-
-def test_ws_api_signature_is_hmac_of_api_lines() -> None:
-    expected = hmac.new(
-        SECRET.encode(), b"api\nfutures.login\n{}\n1681984544", hashlib.sha512
-    ).hexdigest()
-    assert ws_api_signature(SECRET, "futures.login", "{}", 1681984544) == expected
 
 
 def test_repr_hides_the_secret() -> None:

@@ -34,12 +34,6 @@ def sign_ws_channel(secret: str, channel: str, event: str, ts: int) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
 
 
-def sign_ws_api(secret: str, channel: str, req_param: str, ts: int | str) -> str:
-    """Signature of the WS trading API (`futures.login`, `futures.order_place`, ...)."""
-    message = f"api\n{channel}\n{req_param}\n{ts}"
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
-
-
 @dataclass(frozen=True)
 class AuthFailure(Exception):
     """An authentication failure as Gate reports it (HTTP 401 + label)."""

@@ -43,6 +43,7 @@ from strategies.pricing import LadderParams
 from strategies.pricing import build_ladder
 from strategies.pricing import ewma_variance
 from strategies.pricing import microprice
+from strategies.pricing import mid_price
 from strategies.quotes import BUY
 from strategies.quotes import SELL
 from strategies.quotes import LiveOrder
@@ -54,6 +55,7 @@ from strategies.quotes import diff_quotes
 from strategies.quotes import split_batches
 
 _STALE_TIMER = "quotekit-stale-book"
+_DEFERRED_REQUOTE = "quotekit-deferred-requote"
 _NANOS_PER_MS = 1_000_000
 # Events after which the resting ladder no longer matches what the strategy last decided.
 _LADDER_CHANGING_EVENTS = (
@@ -176,6 +178,8 @@ class QuotingStrategy(Strategy):
         self._quoted_fair = math.nan
         self._requote_distance = 0.0
         self._next_requote_ns = 0
+        self._deferred_alert: str | None = None
+        self._deferred_count = 0
         self._dirty = True
         self._pulled_reason: str | None = None
 
@@ -214,8 +218,10 @@ class QuotingStrategy(Strategy):
         )
 
     def on_stop(self) -> None:
-        if _STALE_TIMER in self.clock.timer_names:
-            self.clock.cancel_timer(_STALE_TIMER)
+        for timer in (_STALE_TIMER, self._deferred_alert):
+            if timer in self.clock.timer_names:
+                self.clock.cancel_timer(timer)
+        self._deferred_alert = None
         for instrument_id in self._quoted_ids():
             self.cancel_all_orders(instrument_id)
 
@@ -236,18 +242,10 @@ class QuotingStrategy(Strategy):
             book = self._book = self.cache.order_book(self._iid)
         now = deltas.ts_init
         self._last_book_ns = now
-
-        bid_price = book.best_bid_price()
-        ask_price = book.best_ask_price()
-        if bid_price is None or ask_price is None:
-            self._pull_quotes("one-sided book")
+        touch = self._touch(book)
+        if touch is None:
             return
-        bid = bid_price.as_double()
-        ask = ask_price.as_double()
-        if bid >= ask:
-            self._pull_quotes("crossed book")
-            return
-
+        bid, ask = touch
         mid = 0.5 * (bid + ask)
         if mid != self._last_mid:
             if self._last_mid_ns:
@@ -258,22 +256,59 @@ class QuotingStrategy(Strategy):
             self._last_mid = mid
             self._last_mid_ns = now
         self._pulled_reason = None
-        if now < self._next_requote_ns:
-            return
+        self._consider_requote(now, book, bid, ask)
 
+    def _touch(self, book: OrderBook) -> tuple[float, float] | None:
+        """The best bid and ask, or None (after pulling the quotes) when the book is unusable."""
+        bid_price = book.best_bid_price()
+        ask_price = book.best_ask_price()
+        if bid_price is None or ask_price is None:
+            self._pull_quotes("one-sided book")
+            return None
+        bid = bid_price.as_double()
+        ask = ask_price.as_double()
+        if bid >= ask:
+            self._pull_quotes("crossed book")
+            return None
+        return bid, ask
+
+    def _consider_requote(self, now: int, book: OrderBook, bid: float, ask: float) -> None:
+        if now < self._next_requote_ns:
+            # Not dropped: in a quiet book no later event may come to pick the change up.
+            self._defer_requote()
+            return
         # The touch sizes are read only when a requote is allowed: most events stop above.
         if self._use_microprice:
             fair = microprice(
                 bid, book.best_bid_size().as_double(), ask, book.best_ask_size().as_double()
             )
         else:
-            fair = mid
+            fair = mid_price(bid, ask)
         if not self._dirty and abs(fair - self._quoted_fair) < self._requote_distance:
             return
         self._fair = fair
         self._best_bid = bid
         self._best_ask = ask
         self._requote(now)
+
+    def _defer_requote(self) -> None:
+        if self._deferred_alert is not None:
+            return
+        # A fresh name each time: the live clock may still hold the last alert's name while its
+        # callback runs.
+        self._deferred_count += 1
+        self._deferred_alert = f"{_DEFERRED_REQUOTE}-{self._deferred_count}"
+        self.clock.set_time_alert_ns(
+            self._deferred_alert, self._next_requote_ns, callback=self._on_deferred_requote
+        )
+
+    def _on_deferred_requote(self, event) -> None:
+        self._deferred_alert = None
+        if self._book is None or self._pulled_reason is not None:
+            return  # a pulled ladder comes back only on fresh book data
+        touch = self._touch(self._book)
+        if touch is not None:
+            self._consider_requote(event.ts_event, self._book, *touch)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         # Trades prove the market is alive even when the book is quiet.
@@ -288,6 +323,7 @@ class QuotingStrategy(Strategy):
     def on_order_event(self, event: OrderEvent) -> None:
         if isinstance(event, _LADDER_CHANGING_EVENTS):
             self._dirty = True
+            self._defer_requote()
 
     # -- quoting -------------------------------------------------------------------------------
 

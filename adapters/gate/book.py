@@ -1,6 +1,10 @@
-"""Gate.io order book synchronisation: REST snapshot + `futures.order_book_update` stream (pure).
+"""Gate.io order book synchronisation: REST snapshot + `*.order_book_update` stream (pure).
 
-Gate's rule (venues.md 1.5): buffer the stream, fetch `order_book?with_id=true` (`id`), drop
+Perpetuals (`futures.order_book_update` + `/futures/usdt/order_book`) and spot pairs
+(`spot.order_book_update` + `/spot/order_book`) follow the same rule and the same ids, so one
+machine serves both; only the level shapes differ, and those are the parser's business.
+
+Gate's rule (venues.md 1.5, 1.6): buffer the stream, fetch `order_book?with_id=true` (`id`), drop
 updates with `u < id + 1`, the first applied update must have `U <= id + 1 <= u`, and each next one
 must continue the sequence. If `id + 1 < U` of the earliest buffered update the snapshot is older
 than the stream (stale): fetch again. A gap means the local book is wrong: drop it, start over.
@@ -55,7 +59,7 @@ BookSyncAction = ApplySnapshot | ApplyUpdate | RequestSnapshot
 
 class GateBookSync:
     """
-    The sync state machine for one contract's book.
+    The sync state machine for one market's book (a perpetual or a spot pair).
 
     Parameters
     ----------

@@ -49,10 +49,27 @@ def endpoints(testnet: bool, rest: str | None, ws: str | None) -> tuple[str, str
     return rest or default_rest, ws or default_ws
 
 
+def spot_ws_endpoint(testnet: bool, rest: str | None, ws: str | None, spot_ws: str | None) -> str:
+    """
+    Spot WebSocket URL: the explicit one, else live or testnet. When REST or the futures socket
+    point elsewhere (a simulator, a proxy) the spot default would be the real Gate, so that is an
+    error rather than a guess.
+    """
+    if spot_ws:
+        return spot_ws
+    if rest or ws:
+        raise ValueError(
+            "base_url_ws_spot is not set while base_url_http/base_url_ws are: set "
+            "base_url_ws_spot to the same venue's spot WebSocket URL (Gate: .../ws/v4/)"
+        )
+    return TESTNET_WS_SPOT if testnet else LIVE_WS_SPOT
+
+
 class GateDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
     testnet: bool = False
     base_url_http: str | None = None
     base_url_ws: str | None = None
+    base_url_ws_spot: str | None = None
     book_frequency: Literal["20ms", "100ms"] = "100ms"
     book_depth: Literal["20", "50", "100"] = "100"
     snapshot_depth: Annotated[int, Meta(ge=1, le=1000)] = 100
@@ -60,6 +77,11 @@ class GateDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
 
     def endpoints(self) -> tuple[str, str]:
         return endpoints(self.testnet, self.base_url_http, self.base_url_ws)
+
+    def spot_ws_url(self) -> str:
+        return spot_ws_endpoint(
+            self.testnet, self.base_url_http, self.base_url_ws, self.base_url_ws_spot
+        )
 
 
 class GateExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):

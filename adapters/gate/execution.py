@@ -370,6 +370,14 @@ class GateExecutionClient(LiveExecutionClient):
             return
         for reply in replies:
             self._on_order(reply)
+        # Orders the venue did not list were already gone there (filled or cancelled while we
+        # were not looking): ask about each rather than leave them pending cancel for ever.
+        listed = {str(reply.get("id")) for reply in replies}
+        any_side = command.order_side == OrderSide.NO_ORDER_SIDE
+        for order in self._cache.orders_open(instrument_id=command.instrument_id):
+            unlisted = order.venue_order_id is None or order.venue_order_id.value not in listed
+            if unlisted and (any_side or order.side == command.order_side):
+                await self._resolve(order)
 
     # -- venue reports -------------------------------------------------------------------------
 
@@ -461,8 +469,9 @@ class GateExecutionClient(LiveExecutionClient):
                 "GET", f"{ORDERS}/{self._order_ref(order)}", signed=True
             )
         except GateApiError as error:
-            if error.label == "ORDER_NOT_FOUND" and order.status == OrderStatus.PENDING_CANCEL:
-                # A zero-fill cancelled order is forgotten by the venue after a while.
+            if error.label == "ORDER_NOT_FOUND" and order.venue_order_id is not None:
+                # The venue acknowledged it once and keeps every order with fills, so an order
+                # it no longer knows was cancelled with nothing filled (Gate forgets those).
                 self._canceled(order, self._clock.timestamp_ns())
             else:
                 self._log.warning(f"{order.client_order_id}: cannot resolve ({error})")

@@ -29,6 +29,7 @@ from nautilus_trader.execution.reports import PositionStatusReport
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import FundingRateUpdate
+from nautilus_trader.model.data import IndexPriceUpdate
 from nautilus_trader.model.data import MarkPriceUpdate
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import OrderBookDeltas
@@ -185,7 +186,8 @@ def _price(instrument: Instrument, value: Any) -> Price:
 
 
 def _quantity(instrument: Instrument, value: Any) -> Quantity:
-    # Book and trade sizes are contracts (see the module docstring); `abs` because Gate signs them.
+    # Contracts for perpetuals (see the module docstring), base amounts for spot pairs; `abs`
+    # because futures sign them.
     return Quantity(abs(float(value)), instrument.size_precision)
 
 
@@ -314,11 +316,13 @@ def parse_book_update(
     instrument: Instrument, result: dict[str, Any], ts_init: int
 ) -> OrderBookDeltas | None:
     """
-    A `futures.order_book_update` result `{t, s, U, u, b, a}` -> deltas with sequence `u`.
+    A `futures.order_book_update` / `spot.order_book_update` result -> deltas with sequence `u`.
 
-    Sizes are absolute level sizes: 0 deletes the level, anything else is an L2 UPDATE (which
-    upserts in nautilus' L2_MBP book). A `"full": true` message replaces the book and is emitted
-    as a snapshot. Returns None for a message with no level (nautilus rejects an empty batch).
+    Futures send `{t, s, U, u, b, a, l}` with `{p, s}` levels; spot `{t, e, E, s, U, u, b, a}`
+    with `[price, amount]` levels; `t` is ms in both. Sizes are absolute level sizes: 0 deletes
+    the level, anything else is an L2 UPDATE (which upserts in nautilus' L2_MBP book). A
+    `"full": true` message replaces the book and is emitted as a snapshot. Returns None for a
+    message with no level (nautilus rejects an empty batch).
     """
     sequence = int(result["u"])
     ts_event = time_to_ns(result["t"]) if result.get("t") else ts_init
@@ -377,7 +381,7 @@ def parse_book_ticker(
 
 def parse_trade(instrument: Instrument, trade: dict[str, Any], ts_init: int) -> TradeTick:
     """
-    A public trade (REST `trades`, WS `futures.trades`) -> TradeTick.
+    A public trade (REST `trades`, WS `futures.trades` / `spot.trades`) -> TradeTick.
 
     Futures sign the size by the taker (+ bought, - sold); spot trades carry `side` and `amount`.
     """
@@ -428,6 +432,18 @@ def parse_mark_price(
     return MarkPriceUpdate(
         instrument.id,
         _price(instrument, data["mark_price"]),
+        ts_event if ts_event is not None else ts_init,
+        ts_init,
+    )
+
+
+def parse_index_price(
+    instrument: Instrument, data: dict[str, Any], ts_init: int, ts_event: int | None = None
+) -> IndexPriceUpdate:
+    """A ticker or contract dict -> IndexPriceUpdate at the instrument's price precision."""
+    return IndexPriceUpdate(
+        instrument.id,
+        _price(instrument, data["index_price"]),
         ts_event if ts_event is not None else ts_init,
         ts_init,
     )

@@ -1,4 +1,4 @@
-"""Local Gate.io USDT-perpetual venue simulator (REST `/api/v4` + futures WebSocket v4)."""
+"""Local Gate.io venue simulator: USDT perpetuals and spot market data (REST `/api/v4` + WS v4)."""
 
 from tests.venues.gate.server import DEFAULT_ACCOUNTS
 from tests.venues.gate.server import GateSimulator

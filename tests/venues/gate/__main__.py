@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import signal
 import sys
 from pathlib import Path
 
+from tests.venues.common import serve_until_signalled
 from tests.venues.gate.server import DEFAULT_ACCOUNTS
 from tests.venues.gate.server import AccountSpec
 from tests.venues.gate.server import GateSimulator
@@ -57,19 +55,7 @@ async def serve(args: argparse.Namespace) -> None:
         ws_heartbeat_s=args.ws_heartbeat_s,
         rate_limits={"order": (args.order_rate_limit, 1.0)},
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with sim:
-        info = {**sim.info(), "pid": os.getpid()}
-        if args.ready_file:
-            tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
-            tmp.write_text(json.dumps(info))
-            tmp.replace(args.ready_file)
-        else:
-            print(json.dumps(info), flush=True)
-        await stop.wait()
+    await serve_until_signalled(sim, args.ready_file)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,6 +90,7 @@ DEFAULT_CONTRACTS: dict[str, ContractSpec] = {
 
 
 _DP = Decimal("1e-12")
+DEFAULT_FUNDING_RATE = Decimal("0.0001")  # per funding interval, until a test sets another
 
 
 def fmt(value: Decimal) -> str:
@@ -106,6 +107,7 @@ def contract_json(
     mark_price: Decimal,
     orderbook_id: int,
     trade_id: int,
+    funding_rate: Decimal = DEFAULT_FUNDING_RATE,
     size_decimal: bool,
     now: float,
 ) -> dict[str, Any]:
@@ -129,8 +131,8 @@ def contract_json(
         "last_price": fmt(last_price),
         "mark_price": fmt(mark_price),
         "index_price": fmt(mark_price),
-        "funding_rate": "0.0001",
-        "funding_rate_indicative": "0.0001",
+        "funding_rate": fmt(funding_rate),
+        "funding_rate_indicative": fmt(funding_rate),
         "funding_next_apply": (int(now) // interval + 1) * interval,
         "orderbook_id": orderbook_id,
         "trade_id": trade_id,

@@ -11,17 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.venues.common import read_json_object as _body
+
 if TYPE_CHECKING:
     from tests.venues.gate.server import GateSimulator
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    data = await request.json()
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(reason="body must be a JSON object")
-    return data
+def _channels(body: dict[str, Any]) -> list[str]:
+    channels = body.get("channels")
+    if not isinstance(channels, list) or not channels:
+        raise web.HTTPBadRequest(reason="channels must be a non-empty list of WS channel names")
+    return [str(c) for c in channels]
 
 
 class ControlApi:
@@ -33,10 +33,15 @@ class ControlApi:
             web.get("/_sim/info", self.info),
             web.post("/_sim/drop_ws", self.drop_ws),
             web.post("/_sim/gap", self.gap),
+            web.post("/_sim/funding", self.funding),
             web.post("/_sim/fail", self.fail),
             web.post("/_sim/slow", self.slow),
             web.post("/_sim/order_timeout", self.order_timeout),
             web.post("/_sim/countdown", self.countdown),
+            web.post("/_sim/mute", self.mute),
+            web.post("/_sim/lag", self.lag),
+            web.post("/_sim/venue_cancel_all", self.venue_cancel_all),
+            web.post("/_sim/forget_finished", self.forget_finished),
             web.post("/_sim/clear_faults", self.clear_faults),
             web.post("/_sim/market/move", self.move),
             web.post("/_sim/market/trade", self.trade),
@@ -58,7 +63,14 @@ class ControlApi:
 
     async def gap(self, request: web.Request) -> web.Response:
         b = await _body(request)
-        self.sim.skip_book_ids(int(b.get("n", 1)), b.get("contract"))
+        self.sim.skip_book_ids(
+            int(b.get("n", 1)), b.get("contract"), market=str(b.get("market", "futures"))
+        )
+        return web.json_response({"ok": True})
+
+    async def funding(self, request: web.Request) -> web.Response:
+        b = await _body(request)
+        self.sim.set_funding_rate(str(b["rate"]), b.get("contract", "BTC_USDT"))
         return web.json_response({"ok": True})
 
     async def fail(self, request: web.Request) -> web.Response:
@@ -91,6 +103,24 @@ class ControlApi:
         b = await _body(request)
         self.sim.honour_countdown(bool(b.get("honour", True)))
         return web.json_response({"ok": True})
+
+    async def mute(self, request: web.Request) -> web.Response:
+        b = await _body(request)
+        self.sim.mute(_channels(b), bool(b.get("muted", True)))
+        return web.json_response({"ok": True})
+
+    async def lag(self, request: web.Request) -> web.Response:
+        b = await _body(request)
+        self.sim.lag(_channels(b), float(b.get("delay_s", 1.0)))
+        return web.json_response({"ok": True})
+
+    async def venue_cancel_all(self, request: web.Request) -> web.Response:
+        b = await _body(request)
+        return web.json_response({"cancelled": self.sim.venue_cancel_all(str(b["key"]))})
+
+    async def forget_finished(self, request: web.Request) -> web.Response:
+        b = await _body(request)
+        return web.json_response({"forgotten": self.sim.forget_finished(str(b["key"]))})
 
     async def clear_faults(self, request: web.Request) -> web.Response:
         self.sim.clear_faults()

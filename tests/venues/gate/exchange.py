@@ -23,6 +23,7 @@ from tests.venues.gate.book import BID
 from tests.venues.gate.book import BookDelta
 from tests.venues.gate.book import MakerFill
 from tests.venues.gate.book import OrderBook
+from tests.venues.gate.contracts import DEFAULT_FUNDING_RATE
 from tests.venues.gate.contracts import ContractSpec
 from tests.venues.gate.contracts import fmt
 from tests.venues.gate.events import Event
@@ -93,6 +94,7 @@ class Exchange:
         self._next_order_id = 402_052_804_778
         self._next_trade_id = 202_356_208
         self._tops: dict[str, tuple[Any, ...]] = {}
+        self.funding_rates: dict[str, Decimal] = {n: DEFAULT_FUNDING_RATE for n in specs}
         self._countdowns: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.honour_countdown = True
 
@@ -112,6 +114,33 @@ class Exchange:
         if bid is not None and ask is not None:
             return (bid + ask) / 2
         return self.last_price[contract]
+
+    def ticker(self, contract: str) -> dict[str, Any]:
+        """REST `tickers` item and `futures.tickers` push: mark (= index) from the live book."""
+        spec, book = self.specs[contract], self.books[contract]
+        bid, ask = book.best(BID), book.best(ASK)
+        return render.ticker(
+            contract,
+            last=self.last_price[contract],
+            mark=self.mark_price(contract).quantize(spec.mark_price_round),
+            funding_rate=self.funding_rates[contract],
+            top=(
+                bid,
+                book.level_size(BID, bid) if bid is not None else 0,
+                ask,
+                book.level_size(ASK, ask) if ask is not None else 0,
+            ),
+        )
+
+    def set_funding_rate(self, contract: str, rate: Decimal) -> None:
+        """A new funding rate: contracts and tickers show it, and it is pushed."""
+        self.spec(contract)
+        self.funding_rates[contract] = rate
+        self._publish_ticker(contract)
+
+    def _publish_ticker(self, contract: str) -> None:
+        ticker = self.ticker(contract)
+        self.sink.publish(Event("futures.tickers", contract, lambda _d: [ticker]))
 
     def _trade_id(self) -> int:
         self._next_trade_id += 1
@@ -407,6 +436,17 @@ class Exchange:
             self._flush(name)
         return cancelled
 
+    def forget_unfilled_finished(self, acct: Account) -> int:
+        """Drop the account's finished zero-fill orders, as Gate does after its retention time
+        (they then answer ORDER_NOT_FOUND); returns how many were forgotten."""
+        gone = [
+            o for o in self.orders.values() if o.key == acct.key and not o.is_open and not o.filled
+        ]
+        for order in gone:
+            del self.orders[order.id]
+            self.texts.pop((acct.key, order.text), None)
+        return len(gone)
+
     def amend(self, acct: Account, ref: str, body: Any) -> Order:
         order = self.find_order(acct, ref)
         if not isinstance(body, dict):
@@ -531,6 +571,7 @@ class Exchange:
             self._tops[contract] = top
             ticker = {"t": delta.t_ms, "u": delta.last_id, "s": contract, "top": top}
             self.sink.publish(Event("futures.book_ticker", contract, lambda _d: ("ticker", ticker)))
+            self._publish_ticker(contract)  # the mark price follows the touch
 
 
 def book_delta_json(contract: str, delta: BookDelta, level: str, dec: bool) -> dict[str, Any]:

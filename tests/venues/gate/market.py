@@ -1,5 +1,8 @@
 """A seeded, deterministic scripted market that moves each contract's book and prints trades.
 
+It drives any `ScriptedVenue`: the perpetuals (`Exchange`) and the spot pairs (`SpotExchange`)
+each get their own `ScriptedMarket`.
+
 The crowd's liquidity lives at `depth` levels either side of a scripted best bid/ask. A background
 task steps the script `updates_per_s` times a second: the touch moves a tick, a crowd taker trades
 at the touch (consuming the queue front to back, so our orders behind the crowd fill in turn), or a
@@ -13,12 +16,15 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from typing import Protocol
 
 from tests.venues.gate.book import ASK
 from tests.venues.gate.book import BID
-from tests.venues.gate.exchange import Exchange
+from tests.venues.gate.book import MakerFill
+from tests.venues.gate.book import OrderBook
 
 log = logging.getLogger(__name__)
 Dispatcher = Callable[[Callable[[], Any]], Any]
@@ -28,8 +34,24 @@ def _direct[R](fn: Callable[[], R]) -> R:
     return fn()
 
 
+class ScriptedVenue(Protocol):
+    """What a script moves: books keyed like `specs` (each spec has `order_price_round`,
+    `initial_bid`, `initial_ask`), a crowd taker that prints trades, and a publishing flush."""
+
+    specs: Mapping[str, Any]
+    books: dict[str, OrderBook]
+
+    def sweep_through(self, contract: str, side: int, price: Decimal) -> None: ...
+
+    def scripted_take(
+        self, contract: str, taker_side: int, limit: Decimal | None, qty: int
+    ) -> list[MakerFill]: ...
+
+    def flush(self, contract: str) -> None: ...
+
+
 class ContractScript:
-    def __init__(self, exchange: Exchange, contract: str, seed: int, depth: int) -> None:
+    def __init__(self, exchange: ScriptedVenue, contract: str, seed: int, depth: int) -> None:
         spec = exchange.specs[contract]
         self.exchange = exchange
         self.contract = contract
@@ -109,7 +131,7 @@ class ScriptedMarket:
 
     def __init__(
         self,
-        exchange: Exchange,
+        exchange: ScriptedVenue,
         *,
         seed: int = 0,
         updates_per_s: float = 20.0,

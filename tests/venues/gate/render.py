@@ -157,6 +157,38 @@ def public_trade(t: PublicTrade, size_decimal: bool) -> dict[str, Any]:
     }
 
 
+def ticker(
+    contract: str,
+    *,
+    last: Decimal,
+    mark: Decimal,
+    funding_rate: Decimal,
+    top: tuple[Decimal | None, int, Decimal | None, int],
+) -> dict[str, Any]:
+    """A futures ticker: REST `tickers` item, and `futures.tickers` push (all strings)."""
+    bid, bid_size, ask, ask_size = top
+    return {
+        "contract": contract,
+        "last": fmt(last),
+        "low_24h": fmt(last),
+        "high_24h": fmt(last),
+        "change_percentage": "0",
+        "total_size": "169531691",
+        "volume_24h": "0",
+        "volume_24h_base": "0",
+        "volume_24h_quote": "0",
+        "volume_24h_settle": "0",
+        "mark_price": fmt(mark),
+        "index_price": fmt(mark),
+        "funding_rate": fmt(funding_rate),
+        "funding_rate_indicative": fmt(funding_rate),
+        "highest_bid": fmt(bid) if bid is not None else "",
+        "highest_size": str(bid_size),
+        "lowest_ask": fmt(ask) if ask is not None else "",
+        "lowest_size": str(ask_size),
+    }
+
+
 def position_values(
     pos: Position, spec: ContractSpec, mark: Decimal
 ) -> tuple[Decimal, Decimal, Decimal]:

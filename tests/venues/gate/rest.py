@@ -197,7 +197,6 @@ class RestApi:
         return [
             web.get(f"{PREFIX}/spot/time", self.spot_time),
             web.get(f"{PREFIX}/spot/currencies", self.spot_currencies),
-            web.get(f"{PREFIX}/spot/currency_pairs", self.spot_currency_pairs),
             web.get(f"{s}/contracts", self.contracts),
             web.get(f"{s}/contracts/{{contract}}", self.contract),
             web.get(f"{s}/order_book", self.order_book),
@@ -230,9 +229,6 @@ class RestApi:
         coins = sorted({"USDT", *(n.split("_")[0] for n in self.ex.specs)})
         return web.json_response([_currency(c) for c in coins])
 
-    async def spot_currency_pairs(self, request: web.Request) -> web.Response:
-        return web.json_response([_currency_pair(n) for n in self.ex.specs])
-
     def _contract_json(self, name: str, dec: bool) -> dict[str, Any]:
         return contract_json(
             self.ex.specs[name],
@@ -240,6 +236,7 @@ class RestApi:
             mark_price=self.ex.mark_price(name).quantize(self.ex.specs[name].mark_price_round),
             orderbook_id=self.ex.books[name].id,
             trade_id=self.ex._next_trade_id,
+            funding_rate=self.ex.funding_rates[name],
             size_decimal=dec,
             now=time.time(),
         )
@@ -286,33 +283,7 @@ class RestApi:
             if "contract" in request.query
             else list(self.ex.specs)
         )
-        return web.json_response([self._ticker(n, size_decimal(request)) for n in names])
-
-    def _ticker(self, name: str, dec: bool) -> dict[str, Any]:
-        book = self.ex.books[name]
-        bid, ask = book.best(BID), book.best(ASK)
-        mark = fmt(self.ex.mark_price(name).quantize(self.ex.specs[name].mark_price_round))
-        last = fmt(self.ex.last_price[name])
-        return {
-            "contract": name,
-            "last": last,
-            "low_24h": last,
-            "high_24h": last,
-            "change_percentage": "0",
-            "total_size": "169531691",
-            "volume_24h": "0",
-            "volume_24h_base": "0",
-            "volume_24h_quote": "0",
-            "volume_24h_settle": "0",
-            "mark_price": mark,
-            "index_price": mark,
-            "funding_rate": "0.0001",
-            "funding_rate_indicative": "0.0001",
-            "highest_bid": fmt(bid) if bid is not None else "",
-            "highest_size": str(book.level_size(BID, bid)) if bid is not None else "0",
-            "lowest_ask": fmt(ask) if ask is not None else "",
-            "lowest_size": str(book.level_size(ASK, ask)) if ask is not None else "0",
-        }
+        return web.json_response([self.ex.ticker(n) for n in names])
 
     # ---- private: account ----------------------------------------------------------------
     @private
@@ -557,26 +528,4 @@ def _currency(code: str) -> dict[str, Any]:
         "fixed_rate": "",
         "chain": chain["name"],
         "chains": [chain],
-    }
-
-
-def _currency_pair(contract: str) -> dict[str, Any]:
-    base, quote = contract.split("_", 1)
-    return {
-        "id": contract,
-        "base": base,
-        "base_name": base,
-        "quote": quote,
-        "quote_name": quote,
-        "fee": "0.2",
-        "min_base_amount": "0.00001",
-        "min_quote_amount": "3",
-        "max_quote_amount": "5000000",
-        "amount_precision": 5,
-        "precision": 1 if base == "BTC" else 2,
-        "trade_status": "tradable",
-        "sell_start": 0,
-        "buy_start": 0,
-        "type": "normal",
-        "trade_url": "",
     }

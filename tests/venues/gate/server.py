@@ -8,14 +8,14 @@ separate process (see __main__.py and process.py).
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
+from collections import deque
 from decimal import Decimal
 from typing import Any
-from typing import TypeVar
 
 from aiohttp import web
 
+from tests.venues.common import RestFault
+from tests.venues.common import SimulatorServer
 from tests.venues.gate import render
 from tests.venues.gate.book import ASK
 from tests.venues.gate.book import BID
@@ -26,26 +26,31 @@ from tests.venues.gate.control import ControlApi
 from tests.venues.gate.events import Event
 from tests.venues.gate.exchange import Exchange
 from tests.venues.gate.faults import Faults
-from tests.venues.gate.faults import RestFault
 from tests.venues.gate.market import ScriptedMarket
 from tests.venues.gate.models import Account
 from tests.venues.gate.ratelimit import RateLimiter
 from tests.venues.gate.rest import RequestRecord
 from tests.venues.gate.rest import RestApi
+from tests.venues.gate.spot import DEFAULT_PAIRS
+from tests.venues.gate.spot import SpotExchange
+from tests.venues.gate.spot import SpotPairSpec
+from tests.venues.gate.spot_rest import SpotRestApi
 from tests.venues.gate.ws import WS_PATHS
 from tests.venues.gate.ws import WsHub
 
-T = TypeVar("T")
 AccountSpec = tuple[str, int, float | int | str]  # (secret, uid, starting USDT)
 DEFAULT_ACCOUNTS: dict[str, AccountSpec] = {"test-key": ("test-secret", 10001, 100_000)}
 
 
-class GateSimulator:
+class GateSimulator(SimulatorServer):
+    thread_name = "gate-simulator"
+
     def __init__(
         self,
         accounts: dict[str, AccountSpec] | None = None,
         *,
         contracts: list[str] | dict[str, ContractSpec] | None = None,
+        pairs: list[str] | dict[str, SpotPairSpec] | None = None,
         seed: int = 0,
         updates_per_s: float = 20.0,
         depth: int = 20,
@@ -67,15 +72,25 @@ class GateSimulator:
             Account(key, secret, uid, Decimal(str(usdt)), deposits=Decimal(str(usdt)))
             for key, (secret, uid, usdt) in (accounts or DEFAULT_ACCOUNTS).items()
         ]
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.faults = Faults()
+        self._lagged: deque[Event] = deque()
         self.exchange = Exchange(specs, accts, self, min_countdown_s=min_countdown_s)
-        self.hub = WsHub(self.exchange, heartbeat_s=ws_heartbeat_s)
+        if pairs is None or isinstance(pairs, dict):
+            pair_specs = dict(DEFAULT_PAIRS if pairs is None else pairs)
+        else:
+            pair_specs = {name: DEFAULT_PAIRS[name] for name in pairs}
+        self.spot = SpotExchange(pair_specs, self)
+        self.hub = WsHub(self.exchange, spot=self.spot, heartbeat_s=ws_heartbeat_s)
         self.market = ScriptedMarket(
             self.exchange, seed=seed, updates_per_s=updates_per_s, depth=depth
         )
         self.market.dispatch = self._dispatch
+        # Its own random stream (seed + 1), so the spot books do not mirror the perpetuals'.
+        self.spot_market = ScriptedMarket(
+            self.spot, seed=seed + 1, updates_per_s=updates_per_s, depth=depth
+        )
+        self.spot_market.dispatch = self._dispatch
         self.rest = RestApi(
             self.exchange,
             self.faults,
@@ -84,108 +99,42 @@ class GateSimulator:
             clock_offset_s=clock_offset_s,
         )
         self.control = ControlApi(self)
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- EventSink -----------------------------------------------------------------------
     def publish(self, event: Event) -> None:
+        if event.channel in self.faults.muted_channels:
+            return
+        lag_s = self.faults.lagged_channels.get(event.channel)
+        if lag_s:
+            # Each timer sends the oldest pending event, so a lagged channel keeps its order.
+            self._lagged.append(event)
+            asyncio.get_running_loop().call_later(
+                lag_s, lambda: self.hub.publish(self._lagged.popleft())
+            )
+            return
         self.hub.publish(event)
 
     # ---- lifecycle -----------------------------------------------------------------------
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self.rest.middleware], client_max_size=4 * 1024**2)
         app.add_routes(self.rest.routes())
+        app.add_routes(SpotRestApi(self.spot).routes())
         app.add_routes(self.control.routes())
         for path in WS_PATHS:
             app.router.add_get(path, self.hub.handle)
         return app
 
-    async def astart(self) -> GateSimulator:
-        self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(
-            # Short shutdown: in-flight handlers (e.g. an injected order timeout) are cut off.
-            self._app(),
-            handle_signals=False,
-            access_log=None,
-            shutdown_timeout=0.5,
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[attr-defined]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    def _started(self) -> None:
         self.market.start()
-        return self
+        self.spot_market.start()
 
-    async def astop(self) -> None:
+    async def _stopping(self) -> None:
         await self.market.stop()
+        await self.spot_market.stop()
         self.exchange.cancel_timers()
         await self.hub.close_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> GateSimulator:
-        return await self.astart()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.astop()
-
-    def start_in_thread(self, timeout_s: float = 10.0) -> GateSimulator:
-        """Run the simulator on its own event loop in a daemon thread (for synchronous code)."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.astart())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="gate-simulator", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout_s):
-            raise TimeoutError("gate simulator did not start")
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop a simulator started with start_in_thread()."""
-        if self._thread is None or self._loop is None:
-            raise RuntimeError(
-                "stop() is for start_in_thread(); use `await sim.astop()` in async code"
-            )
-        asyncio.run_coroutine_threadsafe(self.astop(), self._loop).result(timeout_s)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout_s)
-        self._thread = None
-
-    def _dispatch(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the simulator's loop thread (state is only touched there)."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None or threading.get_ident() == thread.ident:
-            return fn()
-
-        async def call() -> T:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(call(), loop).result(30)
 
     # ---- addresses -----------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     @property
     def rest_url(self) -> str:
         return f"{self.base_url}/api/v4"
@@ -195,18 +144,20 @@ class GateSimulator:
         return f"ws://{self.host}:{self.port}/v4/ws/futures/usdt"
 
     @property
-    def control_url(self) -> str:
-        return f"{self.base_url}/_sim"
+    def spot_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/v4/"
 
     def info(self) -> dict[str, Any]:
         return {
             "base_url": self.base_url,
             "rest_url": self.rest_url,
             "ws_url": self.ws_url,
+            "spot_ws_url": self.spot_ws_url,
             "control_url": self.control_url,
             "port": self.port,
             "accounts": {k: a.uid for k, a in self.exchange.accounts.items()},
             "contracts": list(self.exchange.specs),
+            "pairs": list(self.spot.specs),
         }
 
     # ---- faults --------------------------------------------------------------------------
@@ -214,10 +165,20 @@ class GateSimulator:
         """Cut every WebSocket connection now (TCP abort, no close frame); returns how many."""
         return self._dispatch(self.hub.drop_all)
 
-    def skip_book_ids(self, n: int = 1, contract: str | None = None) -> None:
-        """Burn `n` order-book ids: the next order_book_update has U > previous u + 1."""
-        names = [contract] if contract else list(self.exchange.books)
-        self._dispatch(lambda: [self.exchange.books[c].skip_ids(n) for c in names])
+    def skip_book_ids(
+        self, n: int = 1, contract: str | None = None, *, market: str = "futures"
+    ) -> None:
+        """Burn `n` order-book ids: the next order_book_update has U > previous u + 1.
+        `market="spot"` burns them in the spot books (`contract` is then a currency pair)."""
+        if market not in ("futures", "spot"):
+            raise ValueError(f"market must be 'futures' or 'spot', not {market!r}")
+        books = self.spot.books if market == "spot" else self.exchange.books
+        names = [contract] if contract else list(books)
+        self._dispatch(lambda: [books[c].skip_ids(n) for c in names])
+
+    def set_funding_rate(self, rate: str | Decimal, contract: str = "BTC_USDT") -> None:
+        """Set the contract's funding rate; a `futures.tickers` push carries it at once."""
+        self._dispatch(lambda: self.exchange.set_funding_rate(contract, Decimal(str(rate))))
 
     def fail_next(
         self,
@@ -252,6 +213,41 @@ class GateSimulator:
             self.faults.order_timeout_delay_s = delay_s
 
         self._dispatch(apply)
+
+    def mute(self, channels: list[str], muted: bool = True) -> None:
+        """Silently drop (or resume) pushes on these WS channels while the exchange moves on."""
+
+        def apply() -> None:
+            if muted:
+                self.faults.muted_channels.update(channels)
+            else:
+                self.faults.muted_channels.difference_update(channels)
+
+        self._dispatch(apply)
+
+    def lag(self, channels: list[str], delay_s: float) -> None:
+        """Deliver pushes on these WS channels `delay_s` late (0 = on time again)."""
+
+        def apply() -> None:
+            for channel in channels:
+                if delay_s > 0:
+                    self.faults.lagged_channels[channel] = delay_s
+                else:
+                    self.faults.lagged_channels.pop(channel, None)
+
+        self._dispatch(apply)
+
+    def venue_cancel_all(self, key: str) -> int:
+        """Cancel the account's open orders from the venue side (web UI, venue risk engine)."""
+        return self._dispatch(
+            lambda: len(self.exchange.cancel_all(self.exchange.account(key), None))
+        )
+
+    def forget_finished(self, key: str) -> int:
+        """Let Gate's retention time pass: finished zero-fill orders become ORDER_NOT_FOUND."""
+        return self._dispatch(
+            lambda: self.exchange.forget_unfilled_finished(self.exchange.account(key))
+        )
 
     def honour_countdown(self, honour: bool = True) -> None:
         """False = the countdown_cancel_all dead-man switch silently does nothing when it lapses."""
@@ -312,6 +308,10 @@ class GateSimulator:
             return render.account_rest(acct, self.exchange.summary(acct))
 
         return self._dispatch(collect)
+
+    def spot_book(self, pair: str = "BTC_USDT", limit: int = 20) -> dict[str, Any]:
+        """The spot book as `GET /spot/order_book?with_id=true` shows it."""
+        return self._dispatch(lambda: self.spot.order_book_json(pair, limit, with_id=True))
 
     def book(self, contract: str = "BTC_USDT", limit: int = 20) -> dict[str, Any]:
         def collect() -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Gate futures WebSocket v4 server: subscriptions, per-subscribe private auth, pushes, faults.
+"""Gate WebSocket v4 server: subscriptions, per-subscribe private auth, pushes, faults.
+
+The futures paths serve `futures.*` channels; the spot path (`/ws/v4/`) serves the public
+`spot.*` market-data channels. Both share the envelope, the ping and the fault injection.
 
 Each connection has an outbound queue drained by its own writer task, so pushes keep the order in
 which the exchange published them and a slow client never blocks the matching engine.
@@ -25,9 +28,15 @@ from tests.venues.gate.events import Event
 from tests.venues.gate.exchange import Exchange
 from tests.venues.gate.exchange import book_delta_json
 from tests.venues.gate.exchange import book_ticker_json
+from tests.venues.gate.spot import BOOK_UPDATE as SPOT_BOOK_UPDATE
+from tests.venues.gate.spot import SpotExchange
 
-WS_PATHS = ("/v4/ws/futures/usdt", "/v4/ws/usdt", "/ws/futures/usdt", "/v4/ws/fx/usdt")
-PUBLIC = ("futures.order_book_update", "futures.book_ticker", "futures.trades")
+FUTURES_WS_PATHS = ("/v4/ws/futures/usdt", "/v4/ws/usdt", "/ws/futures/usdt", "/v4/ws/fx/usdt")
+SPOT_WS_PATHS = ("/ws/v4/", "/ws/v4", "/v4/ws/spot")
+WS_PATHS = FUTURES_WS_PATHS + SPOT_WS_PATHS
+PUBLIC = ("futures.order_book_update", "futures.book_ticker", "futures.trades", "futures.tickers")
+SPOT_PUBLIC = (SPOT_BOOK_UPDATE, "spot.book_ticker", "spot.trades")
+SPOT_BOOK_INTERVALS = ("20ms", "100ms")  # 20 and 100 levels
 PRIVATE = ("futures.orders", "futures.usertrades", "futures.positions", "futures.balances")
 # Accepted so clients that subscribe to them do not fail; the simulator never pushes on them.
 QUIET_PRIVATE = (
@@ -68,6 +77,7 @@ class Conn:
     size_decimal: bool
     conn_id: str
     sent_books: deque[SentBook] | None = None
+    market: str = "futures"  # "futures" | "spot": which channels this endpoint serves
     # (frame, (contract, u) for a book update else None)
     queue: asyncio.Queue[tuple[str, tuple[str, int] | None]] = field(default_factory=asyncio.Queue)
     public: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, contract) -> level
@@ -88,8 +98,11 @@ class Conn:
 
 
 class WsHub:
-    def __init__(self, exchange: Exchange, *, heartbeat_s: float = 10.0) -> None:
+    def __init__(
+        self, exchange: Exchange, *, spot: SpotExchange | None = None, heartbeat_s: float = 10.0
+    ) -> None:
         self.ex = exchange
+        self.spot = spot
         self.heartbeat_s = heartbeat_s
         self.conns: set[Conn] = set()
         self.connections_total = 0
@@ -106,6 +119,7 @@ class WsHub:
             request.headers.get("X-Gate-Size-Decimal") == "1",
             secrets.token_hex(8),
             self.sent_books,
+            "spot" if request.path in SPOT_WS_PATHS else "futures",
         )
         self.conns.add(conn)
         self.connections_total += 1
@@ -163,8 +177,8 @@ class WsHub:
         channel = str(msg.get("channel", ""))
         event = str(msg.get("event", ""))
         echo: dict[str, Any] = {"id": msg["id"]} if "id" in msg else {}
-        if channel == "futures.ping":
-            conn.send(_envelope("futures.pong", "", **echo, result=None))
+        if channel == f"{conn.market}.ping":
+            conn.send(_envelope(f"{conn.market}.pong", "", **echo, result=None))
             return
         payload = msg.get("payload")
         base = {
@@ -174,7 +188,9 @@ class WsHub:
             "payload": payload,
         }
         try:
-            if event == "subscribe":
+            if event == "subscribe" and conn.market == "spot":
+                self._subscribe_spot(conn, channel, payload)
+            elif event == "subscribe":
                 self._subscribe(conn, channel, payload, msg)
             elif event == "unsubscribe":
                 self._unsubscribe(conn, channel, payload)
@@ -221,6 +237,26 @@ class WsHub:
         else:
             raise SubscribeError(2, f"unknown channel {channel}")
 
+    def _pair(self, value: Any) -> str:
+        if self.spot is None or not isinstance(value, str) or value not in self.spot.specs:
+            raise SubscribeError(2, f"unknown currency pair {value}")
+        return value
+
+    def _subscribe_spot(self, conn: Conn, channel: str, payload: Any) -> None:
+        if not isinstance(payload, list) or not payload:
+            raise SubscribeError(1, "invalid argument struct: payload")
+        if channel == SPOT_BOOK_UPDATE:
+            pair = self._pair(payload[0])
+            interval = payload[1] if len(payload) > 1 else "100ms"
+            if interval not in SPOT_BOOK_INTERVALS:
+                raise SubscribeError(2, f"invalid interval {interval}")
+            conn.public[(channel, pair)] = interval
+        elif channel in SPOT_PUBLIC:
+            for pair in payload:
+                conn.public[(channel, self._pair(pair))] = ""
+        else:
+            raise SubscribeError(2, f"unknown channel {channel}")
+
     def _authenticate(self, channel: str, msg: dict[str, Any]) -> int:
         auth = msg.get("auth")
         if not isinstance(auth, dict) or auth.get("method") != "api_key":
@@ -251,7 +287,8 @@ class WsHub:
         if channel in PRIVATE or channel in QUIET_PRIVATE:
             conn.private.pop(channel, None)
             return
-        contracts = payload[:1] if channel == "futures.order_book_update" else (payload or [])
+        books = ("futures.order_book_update", SPOT_BOOK_UPDATE)
+        contracts = payload[:1] if channel in books else (payload or [])
         for contract in contracts:
             conn.public.pop((channel, contract), None)
 

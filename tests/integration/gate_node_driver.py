@@ -112,12 +112,104 @@ async def outcomes(node, control: SimControl, instrument_id, result: dict) -> No
     result["venue_open"] = len(_open_orders(control))
 
 
+PUBLIC_BOOK = ["futures.order_book_update", "futures.book_ticker", "futures.trades"]
+PRIVATE = ["futures.orders", "futures.usertrades", "futures.positions", "futures.balances"]
+
+
+def _strategy(node) -> QuotingStrategy:
+    return next(s for s in node.trader.strategies() if isinstance(s, QuotingStrategy))
+
+
+def _top(control: SimControl) -> tuple[float, float]:
+    venue = control.get("book", contract="BTC_USDT", limit=1)
+    return float(venue["bids"][0][0]), float(venue["asks"][0][0])
+
+
+def _events(node, instrument_id, name: str) -> list:
+    orders = node.cache.orders(instrument_id=instrument_id, strategy_id=_strategy(node).id)
+    return [e for o in orders for e in o.events if type(e).__name__ == name]
+
+
+def _order_events(node, instrument_id, result: dict) -> None:
+    rejections = _events(node, instrument_id, "OrderRejected")
+    result["rejected"] = len(rejections)
+    result["post_only_rejections"] = sum(e.due_post_only for e in rejections)
+    result["reject_reasons"] = sorted({e.reason.split(":")[0] for e in rejections})
+    result["modify_rejected"] = len(_events(node, instrument_id, "OrderModifyRejected"))
+    result["cancel_rejected"] = len(_events(node, instrument_id, "OrderCancelRejected"))
+
+
+async def stale_view(node, control: SimControl, instrument_id, result: dict) -> None:
+    """The public book lags while the market falls through our bids: requotes priced off the
+    lagging book cross, and the venue turns them away as post-only."""
+    control.post("lag", channels=PUBLIC_BOOK, delay_s=2.0)
+    await asyncio.sleep(0.5)
+    bids, _ = _sides(_open_orders(control))
+    control.post("market/move", bid=round(bids[-1] - 1.0, 1), ask=round(bids[-1] - 0.5, 1))
+    await asyncio.sleep(3.0)
+    control.post("lag", channels=PUBLIC_BOOK, delay_s=0)
+    await asyncio.sleep(3.0)
+    _order_events(node, instrument_id, result)
+    control.post("market/pause")
+    await asyncio.sleep(1.0)
+    ours_bids, ours_asks = _sides(_open_orders(control))
+    result["venue_top"] = list(_top(control))
+    result["our_top"] = [max(ours_bids, default=None), min(ours_asks, default=None)]
+
+
+async def lost_fill(node, control: SimControl, instrument_id, result: dict) -> None:
+    """Private pushes stall while our best bid fills: the next amend finds the order finished,
+    and the fill is recovered from my_trades, once."""
+    control.post("market/pause")
+    control.post("mute", channels=PRIVATE)
+    bids, _ = _sides(_open_orders(control))
+    control.post("market/move", bid=round(bids[0] - 0.5, 1), ask=round(bids[0], 1))
+    await asyncio.sleep(3.0)
+    result["fills_while_muted"] = len(_events(node, instrument_id, "OrderFilled"))
+    control.post("mute", channels=PRIVATE, muted=False)
+    await asyncio.sleep(2.0)
+    _order_events(node, instrument_id, result)
+
+
+async def forgotten(node, control: SimControl, instrument_id, result: dict) -> None:
+    """The venue cancels our quotes while private pushes stall, then forgets them (no fills):
+    amends and cancels answer ORDER_NOT_FOUND, a query confirms it, the orders end cancelled
+    and a fresh ladder rests."""
+    since_ns = time.time_ns()
+    control.post("mute", channels=PRIVATE)
+    gone = {str(o["id"]) for o in _open_orders(control)}
+    result["venue_cancelled"] = control.post("venue_cancel_all", key=KEY)["cancelled"]
+    result["forgotten"] = control.post("forget_finished", key=KEY)["forgotten"]
+    bid, ask = _top(control)
+    control.post("market/move", bid=round(bid + 3.0, 1), ask=round(ask + 3.0, 1))
+    await asyncio.sleep(3.0)
+    control.post("mute", channels=PRIVATE, muted=False)
+    await asyncio.sleep(1.0)
+    requests = control.get("requests", since_ns=since_ns)
+    changed = {r["path"].rsplit("/", 1)[-1] for r in requests if r["method"] in ("PUT", "DELETE")}
+    queried = {r["path"].rsplit("/", 1)[-1] for r in requests if r["method"] == "GET"}
+    result["changed_forgotten"] = len(changed & gone)
+    result["queried_forgotten"] = len(changed & gone & queried)
+    orders = node.cache.orders(instrument_id=instrument_id, strategy_id=_strategy(node).id)
+    result["forgotten_statuses"] = sorted(
+        {o.status.name for o in orders if o.venue_order_id and o.venue_order_id.value in gone}
+    )
+    _order_events(node, instrument_id, result)
+    result["strategy_open"] = len(
+        node.cache.orders_open(instrument_id=instrument_id, strategy_id=_strategy(node).id)
+    )
+    result["venue_open"] = len(_open_orders(control))
+
+
 SCENARIOS = {
     "trade": trade,
     "faults": faults,
     "dead_man": dead_man,
     "adopt": adopt,
     "outcomes": outcomes,
+    "stale_view": stale_view,
+    "lost_fill": lost_fill,
+    "forgotten": forgotten,
 }
 
 

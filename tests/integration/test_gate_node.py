@@ -126,3 +126,36 @@ def test_insufficient_margin_is_a_rejection_with_the_venue_label(tmp_path: Path)
         assert result["rejected"] > 0
         assert result["reject_reasons"] == ["INSUFFICIENT_AVAILABLE"]
         assert result["venue_open"] == result["strategy_open"] == 0
+
+
+def test_requotes_off_a_lagging_book_are_post_only_rejections(tmp_path: Path) -> None:
+    with SimulatorProcess.start(tmp_path) as sim:
+        result = _run(sim, tmp_path, "stale_view")
+    assert result["rejected"] > 0
+    assert result["post_only_rejections"] == result["rejected"]
+    assert result["reject_reasons"] == ["ORDER_POC_IMMEDIATE"]
+    # Once the feed catches up the ladder is priced off the real book again: nothing crosses it.
+    venue_bid, venue_ask = result["venue_top"]
+    our_bid, our_ask = result["our_top"]
+    assert our_bid is not None and our_bid < venue_ask
+    assert our_ask is not None and our_ask > venue_bid
+    assert result["node_position"] == result["venue_position"] != 0
+
+
+def test_a_fill_missed_on_the_websocket_is_recovered_once(tmp_path: Path) -> None:
+    with SimulatorProcess.start(tmp_path) as sim:
+        result = _run(sim, tmp_path, "lost_fill")
+    assert result["fills_while_muted"] > 0, "the amend of the filled order did not recover it"
+    assert result["modify_rejected"] == result["cancel_rejected"] == result["rejected"] == 0
+    assert result["node_position"] == result["venue_position"] != 0
+
+
+def test_orders_the_venue_forgot_resolve_as_cancelled(tmp_path: Path) -> None:
+    with SimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        result = _run(sim, tmp_path, "forgotten")
+    assert result["venue_cancelled"] == result["forgotten"] > 0
+    assert result["changed_forgotten"] > 0
+    assert result["queried_forgotten"] == result["changed_forgotten"]
+    assert result["forgotten_statuses"] == ["CANCELED"]
+    assert result["modify_rejected"] == result["cancel_rejected"] == result["rejected"] == 0
+    assert result["venue_open"] == result["strategy_open"] > 0

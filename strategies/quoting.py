@@ -195,16 +195,12 @@ class QuotingStrategy(Strategy):
             self.log.error(f"Instrument {self._iid} not in the cache; strategy not started")
             self.stop()
             return
-        self._instrument = instrument
         self._complement = self._find_complement(instrument)
         self._no_short = isinstance(instrument, BinaryOption)
-        self._spec = instrument_spec(instrument)
-        self._tolerance = Tolerance(
-            price=self.config.requote_tolerance_ticks * self._spec.tick + 1e-9 * self._spec.tick,
-            size_frac=self.config.size_tolerance,
-        )
-        self._requote_distance = max(self.config.requote_tolerance_ticks, 0.5) * self._spec.tick
+        self._use_instrument(instrument)
 
+        # A venue can change the tick size (Polymarket near 0 and 1): the grid follows it.
+        self.subscribe_instrument(self._iid)
         self.subscribe_order_book_deltas(self._iid, book_type=BookType.L2_MBP)
         if self._complement is not None:
             # Kept in the cache so the complementary token's own book can be read and marked.
@@ -216,6 +212,27 @@ class QuotingStrategy(Strategy):
             interval=dt.timedelta(milliseconds=check_every_ms),
             callback=self._on_stale_check,
         )
+
+    def _use_instrument(self, instrument: Instrument) -> None:
+        self._instrument = instrument
+        self._spec = instrument_spec(instrument)
+        self._tolerance = Tolerance(
+            price=self.config.requote_tolerance_ticks * self._spec.tick + 1e-9 * self._spec.tick,
+            size_frac=self.config.size_tolerance,
+        )
+        self._requote_distance = max(self.config.requote_tolerance_ticks, 0.5) * self._spec.tick
+
+    def on_instrument(self, instrument: Instrument) -> None:
+        previous = self._instrument.price_increment
+        if instrument.id != self._iid or instrument.price_increment == previous:
+            return
+        self.log.warning(
+            f"{self._iid} tick size {previous} -> "
+            f"{instrument.price_increment}: requoting on the new grid"
+        )
+        self._use_instrument(instrument)
+        self._dirty = True
+        self._defer_requote()
 
     def on_stop(self) -> None:
         for timer in (_STALE_TIMER, self._deferred_alert):

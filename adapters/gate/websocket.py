@@ -147,6 +147,11 @@ class GateWebSocketClient:
             self._on_reconnect()
 
     def _spawn(self, coroutine) -> None:
+        # The Rust client runs the reconnect (and ping) callbacks on its own thread, where
+        # `loop.create_task` is not safe: hop onto the loop first.
+        self._loop.call_soon_threadsafe(self._start_task, coroutine)
+
+    def _start_task(self, coroutine) -> None:
         task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -29,6 +29,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.objects import Money
 
@@ -215,7 +216,39 @@ def stop() -> dict:
     }
 
 
-SCENARIOS = {"stale": stale, "crossed": crossed, "stop": stop}
+def tick_change() -> dict:
+    """At 2 s the venue coarsens the tick from 0.1 to 0.5: later quotes sit on the new grid."""
+    instrument = gate_sample_instrument()
+    feed = Feed(instrument)
+    feed.book(T0, 94_000.0, 94_000.5)
+    feed.churn(T0 + SECOND // 10, T0 + 4 * SECOND, 94_000.0, 94_000.5)
+    coarse = type(instrument).from_dict(
+        type(instrument).to_dict(instrument)
+        | {"price_increment": "0.5", "ts_event": T0 + 2 * SECOND, "ts_init": T0 + 2 * SECOND}
+    )
+    strategy = _strategy(
+        instrument, min_half_spread_ticks=1.0, level_spacing_ticks=1.0, requote_tolerance_ticks=0.2
+    )
+    engine = _engine(instrument)
+    engine.add_strategy(strategy)
+    engine.add_data(feed.deltas)
+    engine.add_data([coarse], client_id=ClientId("GATE"))
+    engine.run(end=_timestamp(4))
+    prices_before, prices_after = [], []
+    for order in engine.cache.orders(instrument_id=instrument.id):
+        for event in order.events:
+            price = getattr(event, "price", None) or getattr(event, "options", {}).get("price")
+            if price is not None:
+                bucket = prices_after if event.ts_event >= T0 + 2 * SECOND else prices_before
+                bucket.append(float(price))
+    return {
+        "tick_in_cache": str(engine.cache.instrument(instrument.id).price_increment),
+        "prices_before": prices_before,
+        "prices_after": prices_after,
+    }
+
+
+SCENARIOS = {"stale": stale, "crossed": crossed, "stop": stop, "tick_change": tick_change}
 
 
 if __name__ == "__main__":

@@ -47,3 +47,12 @@ def test_stop_cancels_every_quote() -> None:
     result = _scenario("stop")
     assert result["open_before_stop"] == 4
     assert result["open_after_stop"] == 0
+
+
+def test_quotes_follow_a_tick_size_change() -> None:
+    result = _scenario("tick_change")
+    assert result["tick_in_cache"] == "0.5"
+    # Quotes one tick apart on the fine grid before, on the coarse grid after.
+    assert any(round(p * 10) % 5 for p in result["prices_before"]), result["prices_before"]
+    assert result["prices_after"], "nothing was requoted after the change"
+    assert all(round(p * 10) % 5 == 0 for p in result["prices_after"]), result["prices_after"]

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict
@@ -286,12 +287,13 @@ class SimControl:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
-    def post(self, path: str, **body: Any) -> Any:
-        return self._call("POST", path, body)
+    def post(self, route: str, /, **body: Any) -> Any:
+        """POST /_sim/{route} with `body` as JSON (route is positional: a body may hold "path")."""
+        return self._call("POST", route, body)
 
-    def get(self, path: str, **query: Any) -> Any:
-        qs = "&".join(f"{k}={v}" for k, v in query.items())
-        return self._call("GET", f"{path}?{qs}" if qs else path)
+    def get(self, route: str, /, **query: Any) -> Any:
+        qs = urllib.parse.urlencode(query)
+        return self._call("GET", f"{route}?{qs}" if qs else route)
 
 
 class SimulatorProcessBase:

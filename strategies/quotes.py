@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import attrgetter
 
 from strategies.pricing import round_size
@@ -25,6 +26,7 @@ __all__ = [
     "cap_exposure",
     "diff_quotes",
     "split_batches",
+    "uncovered_sell",
 ]
 
 BUY = 1
@@ -404,3 +406,13 @@ def split_batches[T](items: Sequence[T], max_batch: int) -> list[list[T]]:
     if n <= max_batch:
         return [list(items)] if n else []
     return [list(items[i : i + max_batch]) for i in range(0, n, max_batch)]
+
+
+def uncovered_sell(held: Decimal, resting_sells: Decimal, quantity: Decimal) -> Decimal:
+    """
+    How much of a sell of ``quantity`` is not covered by what is held, once the sells already
+    resting are counted against the holding: 0 when covered. Outcome tokens cannot be owed, so a
+    positive result is a naked sell to deny.
+    """
+    free = max(held - resting_sells, Decimal(0))
+    return max(quantity - free, Decimal(0))

@@ -11,7 +11,6 @@ connection) never becomes a rejection or a cancel; the order stays in flight unt
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from typing import Any
 
 from nautilus_trader.cache.cache import Cache
@@ -61,11 +60,11 @@ from adapters.gate.parsing import perp_instrument_id
 from adapters.gate.parsing import plain
 from adapters.gate.providers import GateInstrumentProvider
 from adapters.gate.websocket import GateWebSocketClient
+from adapters.seen import SeenSet
 
 ORDERS = "/futures/usdt/orders"
 BATCH_PLACE_MAX = 10
 BATCH_CANCEL_MAX = 20
-_SEEN_TRADES_MAX = 10_000
 _TIF = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok"}
 # Labels that say the order is already gone: ask the venue what became of it.
 _GONE = {"ORDER_NOT_FOUND", "ORDER_FINISHED", "ORDER_CLOSED", "ORDER_CANCELLED"}
@@ -112,11 +111,11 @@ class GateExecutionClient(LiveExecutionClient):
             name=f"{name}-ExecWebSocket",
         )
         self._uid: str | None = None
-        self._seen_trades: OrderedDict[str, None] = OrderedDict()
+        self._seen_trades = SeenSet()
         # Events handed to the engine are applied later, so the cache can lag behind: remember
         # which acks and cancels this client already generated, whichever path reported first.
-        self._acked: OrderedDict[ClientOrderId, None] = OrderedDict()
-        self._ended: OrderedDict[ClientOrderId, None] = OrderedDict()
+        self._acked = SeenSet()
+        self._ended = SeenSet()
         self._dead_man: asyncio.Task | None = None
 
     # -- connection ----------------------------------------------------------------------------
@@ -437,7 +436,7 @@ class GateExecutionClient(LiveExecutionClient):
             )
 
     def _on_user_trade(self, trade: dict, instrument: Instrument) -> None:
-        if not _remember(self._seen_trades, str(trade["id"])):
+        if not self._seen_trades.add(str(trade["id"])):
             return  # already reported by the other path (WS vs REST)
         report = parse_fill_report(instrument, trade, self.account_id, self._clock.timestamp_ns())
         order = self._find_order(report.client_order_id, report.venue_order_id)
@@ -554,7 +553,7 @@ class GateExecutionClient(LiveExecutionClient):
             instrument = self._instrument(perp_instrument_id(contract))
             ts = self._clock.timestamp_ns()
             for row in rows:
-                self._seen_trades[str(row["id"])] = None
+                self._seen_trades.add(str(row["id"]))
                 reports.append(parse_fill_report(instrument, row, self.account_id, ts))
         return [r for r in reports if _in_window(r.ts_event, command.start, command.end)]
 
@@ -598,15 +597,14 @@ class GateExecutionClient(LiveExecutionClient):
         )
 
     def _accepted(self, order: Order, venue_order_id: VenueOrderId, ts: int) -> None:
-        if order.status in (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED) and _remember(
-            self._acked, order.client_order_id
-        ):
+        unacked = order.status in (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED)
+        if unacked and self._acked.add(order.client_order_id):
             self.generate_order_accepted(
                 order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, ts
             )
 
     def _canceled(self, order: Order, ts: int) -> None:
-        if not order.is_closed and _remember(self._ended, order.client_order_id):
+        if not order.is_closed and self._ended.add(order.client_order_id):
             self.generate_order_canceled(
                 order.strategy_id,
                 order.instrument_id,
@@ -650,16 +648,6 @@ class GateExecutionClient(LiveExecutionClient):
         ids |= {o.instrument_id for o in self._cache.orders(venue=GATE_VENUE)}
         ids |= {p.instrument_id for p in self._cache.positions(venue=GATE_VENUE)}
         return sorted(contract_name(i) for i in ids)
-
-
-def _remember(seen: OrderedDict, key, limit: int = _SEEN_TRADES_MAX) -> bool:
-    """Add `key` to a bounded set; False if it was already there."""
-    if key in seen:
-        return False
-    seen[key] = None
-    if len(seen) > limit:
-        seen.popitem(last=False)
-    return True
 
 
 def _signed_size(side: OrderSide, quantity) -> int | str:

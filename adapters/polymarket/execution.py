@@ -328,8 +328,24 @@ class PolymarketExecutionClient(LiveExecutionClient):
         orders = self._cache.orders_open(instrument_id=command.instrument_id)
         orders += self._cache.orders_inflight(instrument_id=command.instrument_id)
         if command.order_side != OrderSide.NO_ORDER_SIDE:
-            orders = [o for o in orders if o.side == command.order_side]
-        await self._cancel(orders)
+            await self._cancel([o for o in orders if o.side == command.order_side])
+            return
+        # The venue's own cancel of a token's orders also reaches orders this node never knew
+        # (another process, a lost submit answer).
+        token_id = split_instrument_id(command.instrument_id)[1]
+        try:
+            reply = await self._http.request(
+                "DELETE", "/cancel-market-orders", body={"asset_id": token_id}, signed=True
+            )
+        except PolymarketTransportError as error:
+            self.unknown_outcomes += 1
+            self._log.warning(f"cancel of {command.instrument_id} outcome unknown ({error})")
+            return
+        except PolymarketApiError as error:
+            self._log.warning(f"cancel of {command.instrument_id} refused ({error}); one by one")
+            await self._cancel(orders)
+            return
+        await self._apply_cancel_reply(reply, {self._order_id(o): o for o in orders})
 
     async def _cancel(self, orders: list[Order]) -> None:
         ids = {self._order_id(o): o for o in orders}
@@ -349,6 +365,10 @@ class PolymarketExecutionClient(LiveExecutionClient):
             return
         except PolymarketApiError as error:
             reply = {"canceled": [], "not_canceled": dict.fromkeys(ids, error.message)}
+        await self._apply_cancel_reply(reply, ids)
+
+    async def _apply_cancel_reply(self, reply: dict, ids: dict[str | None, Order]) -> None:
+        ids.pop(None, None)
         canceled = set(reply.get("canceled") or ())
         ts = self._clock.timestamp_ns()
         for order_id, order in ids.items():

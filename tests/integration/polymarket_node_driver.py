@@ -45,7 +45,7 @@ from tests.venues.common import SimControl
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _node(info: dict, condition_id: str, yes_id, args: argparse.Namespace) -> TradingNode:
+def _node(info: dict, condition_id: str, yes_id, no_id, args) -> TradingNode:
     endpoints = PolymarketEndpoints(
         clob_http=info["clob_url"],
         clob_ws=info["ws_url"],
@@ -58,7 +58,8 @@ def _node(info: dict, condition_id: str, yes_id, args: argparse.Namespace) -> Tr
         order_size=args.order_size,
         min_requote_interval_ms=200,
         log_events=True,
-        external_order_claims=[yes_id],
+        # After a restart the venue still holds our quotes on both tokens: adopt them.
+        external_order_claims=[yes_id, no_id],
     )
     provider = InstrumentProviderConfig(load_all=True)
     return _build(
@@ -196,7 +197,43 @@ async def dead_man(node, control, market: dict, address: str, result: dict) -> N
     await asyncio.sleep(120)
 
 
+async def adopt(node, control, market: dict, address: str, result: dict) -> None:
+    """A restart with quotes still resting at the venue: they are adopted, not duplicated."""
+    await asyncio.sleep(4.0)
+    strategy = _strategy(node)
+    result["strategy_open"] = len(node.cache.orders_open(strategy_id=strategy.id))
+    result["venue_open"] = len(_open(control, address))
+
+
+async def faults(node, control, market: dict, address: str, result: dict) -> None:
+    """A 503 after the venue took a batch of quotes, then both sockets dropped: the orders
+    resolve without rejection and fills after the reconnect still arrive."""
+    exec_client = node.kernel.exec_engine._clients[ClientId("POLYMARKET")]
+    yes, _ = market["token_ids"]
+    control.post("fail", n=1, status=503, path="/order", after=True)
+    control.post("market/move", bid="0.44", ask="0.48")
+    await _wait_for(lambda: exec_client.unknown_outcomes > 0, 10)
+    await asyncio.sleep(4.0)  # the in-flight check resolves them
+    result["unknown_outcomes"] = exec_client.unknown_outcomes
+    reconnects = exec_client._ws.reconnects
+    control.post("drop_ws")
+    await _wait_for(lambda: exec_client._ws.reconnects > reconnects, 15)
+    result["user_ws_reconnected"] = exec_client._ws.reconnects > reconnects
+    await asyncio.sleep(2.0)
+    bids = sorted(
+        (Decimal(o["price"]) for o in _open(control, address) if o["asset_id"] == yes),
+        reverse=True,
+    )
+    if bids:
+        control.post("market/trade", side="sell", price=str(bids[0]), size="150")
+    await asyncio.sleep(3.0)
+    result["rejected"] = len(_events(node, "OrderRejected"))
+    result["statuses"] = sorted({o.status.name for o in node.cache.orders()})
+
+
 SCENARIOS = {
+    "adopt": adopt,
+    "faults": faults,
     "trade": trade,
     "naked_sell": naked_sell,
     "submit_timeout": submit_timeout,
@@ -224,7 +261,7 @@ async def run(args: argparse.Namespace) -> dict:
     yes_token, no_token = market["token_ids"]
     yes_id = token_instrument_id(condition_id, yes_token)
     no_id = token_instrument_id(condition_id, no_token)
-    node = _node(info, condition_id, yes_id, args)
+    node = _node(info, condition_id, yes_id, no_id, args)
     exec_client = node.kernel.exec_engine._clients[ClientId("POLYMARKET")]
     address = exec_client.signer_address
     node.run()

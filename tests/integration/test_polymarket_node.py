@@ -118,3 +118,44 @@ def test_heartbeats_lapse_when_the_process_freezes_and_the_venue_cancels(tmp_pat
         finally:
             node.kill()
             node.wait()
+
+
+def test_restart_adopts_resting_quotes_instead_of_duplicating(tmp_path: Path) -> None:
+    with PolymarketSimulatorProcess.start(
+        tmp_path, "--updates-per-s", "0", "--heartbeat-timeout-s", "60"
+    ) as sim:
+        info = tmp_path / "sim.json"
+        info.write_text(json.dumps(sim.info))
+        first = subprocess.Popen(
+            [
+                sys.executable, "-m", "tests.integration.polymarket_node_driver",
+                "--info", str(info), "--logs", str(tmp_path), "--scenario", "dead_man",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            cwd=ROOT,
+        )  # fmt: skip
+        try:
+            assert first.stdout.readline().strip() == "READY"
+            resting = _live_orders(sim, ADDRESS)
+            assert resting
+        finally:
+            first.kill()  # SIGKILL: no cleanup, the quotes stay at the venue
+            first.wait()
+        result = _run(sim, tmp_path, "adopt")
+    assert result["strategy_open"] == len(resting)
+    assert result["venue_open"] == len(resting), "a second ladder was quoted"
+    assert result["open_after_stop"] == 0
+
+
+def test_an_ambiguous_503_and_dropped_sockets_resolve_without_rejection(tmp_path: Path) -> None:
+    with PolymarketSimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        result = _run(sim, tmp_path, "faults")
+    assert result["unknown_outcomes"] > 0
+    assert result["user_ws_reconnected"]
+    assert result["rejected"] == 0
+    assert "SUBMITTED" not in result["statuses"]
+    assert result["fills"] > 0
+    assert result["node_positions"] == result["venue_positions"]
+    assert result["open_after_stop"] == 0

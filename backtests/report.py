@@ -10,7 +10,13 @@ import pandas as pd
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import liquidity_side_to_str
+from nautilus_trader.model.events import OrderAccepted
+from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderInitialized
+from nautilus_trader.model.events import OrderRejected
+from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
@@ -77,6 +83,62 @@ def fills_table(engine: BacktestEngine, instruments: list[Instrument]) -> pd.Dat
 
 def orders_table(engine: BacktestEngine) -> pd.DataFrame:
     return _flat(engine.trader.generate_orders_report())
+
+
+ORDER_EVENT_COLUMNS = [
+    "ts_event",
+    "instrument_id",
+    "client_order_id",
+    "side",
+    "event",
+    "price",
+    "quantity",
+    "last_qty",
+    "last_px",
+]
+# The events that change what rests at the venue; the orders report keeps only the final state.
+_VENUE_EVENTS = {
+    OrderAccepted: "ACCEPTED",
+    OrderUpdated: "UPDATED",
+    OrderFilled: "FILLED",
+    OrderCanceled: "CANCELED",
+    OrderExpired: "EXPIRED",
+    OrderRejected: "REJECTED",
+}
+
+
+def order_events_table(engine: BacktestEngine) -> pd.DataFrame:
+    """Every venue-side order event with the order's price and quantity after it, in time order."""
+    rows = []
+    for order in engine.cache.orders():
+        side = "BUY" if order.side == OrderSide.BUY else "SELL"
+        price = quantity = math.nan
+        for event in order.events:
+            if isinstance(event, OrderInitialized):
+                price = float(event.options.get("price") or math.nan)
+                quantity = event.quantity.as_double()
+            elif isinstance(event, OrderUpdated):
+                price = event.price.as_double() if event.price is not None else price
+                quantity = event.quantity.as_double()
+            name = _VENUE_EVENTS.get(type(event))
+            if name is None:
+                continue
+            filled = isinstance(event, OrderFilled)
+            rows.append(
+                (
+                    event.ts_event,
+                    str(event.instrument_id),
+                    event.client_order_id.value,
+                    side,
+                    name,
+                    price,
+                    quantity,
+                    event.last_qty.as_double() if filled else math.nan,
+                    event.last_px.as_double() if filled else math.nan,
+                )
+            )
+    table = pd.DataFrame(rows, columns=ORDER_EVENT_COLUMNS)
+    return table.sort_values(["ts_event", "client_order_id"], kind="stable").reset_index(drop=True)
 
 
 def positions_table(engine: BacktestEngine) -> pd.DataFrame:

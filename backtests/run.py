@@ -244,6 +244,7 @@ def _run_into(
         )
         fills.to_csv(run_dir / "fills.csv", index=False)
         report.orders_table(engine).to_csv(run_dir / "orders.csv", index=False)
+        report.order_events_table(engine).to_csv(run_dir / "order_events.csv", index=False)
         report.positions_table(engine).to_csv(run_dir / "positions.csv", index=False)
         report.account_table(engine, venue).to_csv(run_dir / "account.csv", index=False)
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+from catalog.ingest.cli import download_group
+from catalog.ingest.cli import ingest_command
+from catalog.inspect_cli import info_command
+from catalog.inspect_cli import ls_command
+from catalog.inspect_cli import validate_command
 from catalog.sample import SAMPLE_SEED
 from catalog.sample import SampleCatalogError
 from catalog.sample import build_sample_catalog
@@ -17,6 +22,13 @@ from catalog.sample import read_sample_marker
 @click.group(help="Build and manage the Parquet data catalog.")
 def main() -> None:
     pass
+
+
+main.add_command(ls_command)
+main.add_command(info_command)
+main.add_command(validate_command)
+main.add_command(ingest_command)
+main.add_command(download_group)
 
 
 @main.command("sample")

@@ -932,10 +932,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_builds(target: Path) -> None:
+def remove_stale_builds(target: Path, tags: tuple[str, ...] = (_BUILD_TAG, _OLD_TAG)) -> None:
     """Temp dirs left by crashed builds (their process is gone) are deleted."""
     for leftover in target.parent.iterdir():
-        for tag in (_BUILD_TAG, _OLD_TAG):
+        for tag in tags:
             prefix = f".{target.name}{tag}"
             if not leftover.name.startswith(prefix):
                 continue
@@ -967,7 +967,7 @@ def _check_replaceable(target: Path) -> None:
         )
 
 
-def _fresh_dir(parent: Path, prefix: str) -> Path:
+def fresh_dir(parent: Path, prefix: str) -> Path:
     """A new directory with umask permissions (`tempfile.mkdtemp` would make the catalog 0700)."""
     while True:
         path = parent / f"{prefix}{secrets.token_hex(4)}"
@@ -979,7 +979,7 @@ def _fresh_dir(parent: Path, prefix: str) -> Path:
 def _install(built: Path, target: Path) -> None:
     """Rename the finished build into place; an existing target is swapped out, then deleted."""
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
-        old = _fresh_dir(target.parent, f".{target.name}{_OLD_TAG}{os.getpid()}-")
+        old = fresh_dir(target.parent, f".{target.name}{_OLD_TAG}{os.getpid()}-")
         os.replace(target, old / "catalog")
         os.replace(built, target)
         shutil.rmtree(old, ignore_errors=True)
@@ -988,8 +988,8 @@ def _install(built: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def _build_lock(target: Path) -> Iterator[None]:
-    """One builder per target at a time (e.g. parallel test sessions or backtests)."""
+def catalog_lock(target: Path) -> Iterator[None]:
+    """One writer per catalog at a time (sample builds, ingests; parallel tests or backtests)."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; builds are still atomic
@@ -1042,7 +1042,7 @@ def build_sample_catalog(
     `force`, so user data is never deleted by accident.
     """
     target = _target(path)
-    with _build_lock(target):
+    with catalog_lock(target):
         return _build_locked(target, seed=seed, progress=progress, force=force)
 
 
@@ -1053,7 +1053,7 @@ def ensure_sample_catalog(
     target = _target(path)
     if is_sample_catalog_complete(target, seed=seed):
         return False
-    with _build_lock(target):
+    with catalog_lock(target):
         # Another process may have finished the build while we waited for the lock.
         if is_sample_catalog_complete(target, seed=seed):
             return False
@@ -1071,9 +1071,9 @@ def _build_locked(target: Path, *, seed: int, progress: bool, force: bool) -> Sa
     started = time.perf_counter()
     if not force:
         _check_replaceable(target)
-    _remove_stale_builds(target)
+    remove_stale_builds(target)
     prefix = f".{target.name}{_BUILD_TAG}{os.getpid()}-"
-    build = _fresh_dir(target.parent, prefix)
+    build = fresh_dir(target.parent, prefix)
     try:
         with _progress(progress) as step:
             rows = _write_sample(build, seed, step)

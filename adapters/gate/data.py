@@ -23,12 +23,14 @@ from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
 from nautilus_trader.data.messages import SubscribeFundingRates
 from nautilus_trader.data.messages import SubscribeIndexPrices
+from nautilus_trader.data.messages import SubscribeInstrument
 from nautilus_trader.data.messages import SubscribeMarkPrices
 from nautilus_trader.data.messages import SubscribeOrderBook
 from nautilus_trader.data.messages import SubscribeQuoteTicks
 from nautilus_trader.data.messages import SubscribeTradeTicks
 from nautilus_trader.data.messages import UnsubscribeFundingRates
 from nautilus_trader.data.messages import UnsubscribeIndexPrices
+from nautilus_trader.data.messages import UnsubscribeInstrument
 from nautilus_trader.data.messages import UnsubscribeMarkPrices
 from nautilus_trader.data.messages import UnsubscribeOrderBook
 from nautilus_trader.data.messages import UnsubscribeQuoteTicks
@@ -151,6 +153,12 @@ class GateDataClient(LiveMarketDataClient):
                 self._apply(instrument_id, sync.reset("reconnected"))
 
     # -- subscriptions -------------------------------------------------------------------------
+
+    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
+        pass  # Gate pushes no instrument changes; the definitions come from the provider
+
+    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
+        pass
 
     async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
         instrument_id = command.instrument_id

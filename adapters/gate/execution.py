@@ -422,7 +422,7 @@ class GateExecutionClient(LiveExecutionClient):
         elif report.order_status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) and (
             order.status == OrderStatus.PENDING_UPDATE
             or report.quantity != order.quantity
-            or report.price != order.price
+            or (order.has_price and report.price != order.price)
         ):
             self.generate_order_updated(
                 order.strategy_id,

@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-countdown-s", type=float, default=5.0)
     p.add_argument("--ws-heartbeat-s", type=float, default=10.0)
     p.add_argument("--order-rate-limit", type=int, default=100, help="orders per second per key")
+    p.add_argument(
+        "--clock-offset-s", type=float, default=0.0, help="the venue clock runs this far ahead"
+    )
     return p
 
 
@@ -54,6 +57,7 @@ async def serve(args: argparse.Namespace) -> None:
         min_countdown_s=args.min_countdown_s,
         ws_heartbeat_s=args.ws_heartbeat_s,
         rate_limits={"order": (args.order_rate_limit, 1.0)},
+        clock_offset_s=args.clock_offset_s,
     )
     await serve_until_signalled(sim, args.ready_file)
 

@@ -1,6 +1,6 @@
 """
 The quotekit YAML config: one file holds the strategy, the instrument and venue, the backtest setup
-and (filled in by the live commands) the live setup, so backtest, paper and live share parameters.
+and the live setup (live/config.py), so backtest, paper and live share parameters.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from nautilus_trader.model.objects import Money
 from backtests.schema import ConfigError
 from backtests.schema import build
 from backtests.schema import key_error
+from live.config import LiveSection
+from live.config import check_live_section
 from strategies.capabilities import VENUE_CAPABILITIES
 from strategies.quoting import QuotingConfig
 
@@ -112,10 +114,6 @@ class BacktestSection(Section):
     risk: RiskSection = RiskSection()
 
 
-class LiveSection(Section):
-    """Filled in by the live commands."""
-
-
 class RunConfig(msgspec.Struct, frozen=True, kw_only=True):
     """A validated config file, with everything a run needs resolved."""
 
@@ -198,6 +196,7 @@ def parse_config(raw: Any, *, source: str) -> RunConfig:
         },
     )
     _check_backtest(top.backtest, source=source)
+    check_live_section(top.live, strategy, source=source)
     return RunConfig(
         source=source,
         venue=top.venue,

@@ -99,9 +99,13 @@ def _check(annotation: Any, value: Any, *, source: str, key: str) -> Any:
         errors = []
         for option in options:
             try:
-                return _check(option, value, source=source, key=key)
+                checked = _check(option, value, source=source, key=key)
             except ConfigError as error:
                 errors.append(error)
+                continue
+            # Bounds on `Annotated[float | None, Meta(gt=0)]` belong to the whole union.
+            _bounds(checked, meta or {}, source=source, key=key)
+            return checked
         raise errors[0]
     if origin is typing.Literal:
         choices = typing.get_args(annotation)

@@ -25,6 +25,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderEvent
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
@@ -341,6 +342,10 @@ class QuotingStrategy(Strategy):
         if isinstance(event, _LADDER_CHANGING_EVENTS):
             self._dirty = True
             self._defer_requote()
+        elif isinstance(event, OrderDenied):
+            # Denied by a risk limit or a halt: try again with the next book event (once a
+            # halt is lifted the ladder comes back without waiting for the price to move).
+            self._dirty = True
 
     # -- quoting -------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ from backtests.progress import ProgressConfig
 from backtests.schema import ConfigError
 from backtests.schema import key_error
 from catalog import sample
+from live.config import RiskLimits
+from live.risk import RiskGate
 from strategies.quoting import QuotingStrategy
 
 
@@ -215,6 +217,11 @@ def _run_into(
     run_config = build_run_config(cfg, plan, log_dir=run_dir, progress=progress)
     node = BacktestNode(configs=[run_config])
     try:
+        node.build()
+        if any(isinstance(i, BinaryOption) for i in plan.instruments):
+            # Outcome tokens cannot be owed, in the backtest as live: naked sells are denied.
+            kernel = node.get_engine(run_config.id).kernel
+            RiskGate.for_kernel(kernel, RiskLimits()).install()
         started = time.perf_counter()
         node.run()
         wall_seconds = time.perf_counter() - started

@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -58,11 +59,13 @@ from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import BinaryOption
 from nautilus_trader.model.orders import Order
 
 from backtests.schema import ConfigError
 from live.config import RiskLimits
 from live.config import parse_rate
+from strategies.quotes import uncovered_sell
 
 ENDPOINT = "RiskEngine.execute"
 _BUY = 1
@@ -166,6 +169,29 @@ def command_breach(
     return None
 
 
+def naked_sell_breach(
+    orders: Sequence[OrderCheck], exposures: Mapping[str, Exposure], outcome_tokens: set[str]
+) -> str | None:
+    """A sell of outcome tokens beyond what is held, once resting sells (and earlier sells of the
+    same command) are counted against the holding: tokens cannot be owed."""
+    offered: dict[str, float] = {}
+    for order in orders:
+        if order.side != _SELL or order.added <= 0 or order.instrument not in outcome_tokens:
+            continue
+        exposure = exposures[order.instrument]
+        resting = exposure.sells + offered.get(order.instrument, 0.0)
+        excess = uncovered_sell(
+            Decimal(repr(exposure.position)), Decimal(repr(resting)), Decimal(repr(order.added))
+        )
+        if excess > 0:
+            return (
+                f"no_naked_sells: selling {order.added:g} {order.instrument} with "
+                f"{exposure.position:g} held and {resting:g} already offered"
+            )
+        offered[order.instrument] = offered.get(order.instrument, 0.0) + order.added
+    return None
+
+
 def position_breach(previous: float, current: float, max_position: float | None) -> str | None:
     """A fill that grew the position past `max_position` (a shrinking fill never trips it)."""
     if max_position is None:
@@ -265,6 +291,24 @@ class RiskGate:
             limits.max_exposure_notional is not None
         )
 
+    @classmethod
+    def for_kernel(
+        cls,
+        kernel: Any,
+        limits: RiskLimits,
+        data_age_ms: Callable[[InstrumentId], float | None] = lambda _: None,
+    ) -> RiskGate:
+        """A gate over a nautilus kernel (a TradingNode's or a BacktestEngine's)."""
+        return cls(
+            limits,
+            cache=kernel.cache,
+            portfolio=kernel.portfolio,
+            msgbus=kernel.msgbus,
+            clock=kernel.clock,
+            risk_engine=kernel.risk_engine,
+            data_age_ms=data_age_ms,
+        )
+
     def install(self) -> None:
         self._msgbus.deregister(ENDPOINT, self._engine.execute)
         self._msgbus.register(ENDPOINT, self.execute)
@@ -301,7 +345,11 @@ class RiskGate:
             return None  # unknown instrument: nautilus denies it with its own reason
         prices = {instrument_id: check.price for instrument_id, check in checks}
         ages = [age for i in prices if (age := self._data_age_ms(i)) is not None]
-        exposures = self._exposures(prices) if self._needs_exposure else {}
+        tokens = {i.value for i in prices if isinstance(self._cache.instrument(i), BinaryOption)}
+        exposures = self._exposures(prices) if self._needs_exposure or tokens else {}
+        naked = naked_sell_breach([check for _, check in checks], exposures, tokens)
+        if naked is not None:
+            return naked
         return command_breach(
             [check for _, check in checks],
             exposures,

@@ -148,15 +148,7 @@ class Supervisor(Actor):
             cancel_all=self._cancel_all_at_venue,
             on_change=self._on_kill_state,
         )
-        self.gate = RiskGate(
-            limits,
-            cache=kernel.cache,
-            portfolio=kernel.portfolio,
-            msgbus=kernel.msgbus,
-            clock=kernel.clock,
-            risk_engine=self._risk_engine,
-            data_age_ms=self.data_age_ms,
-        )
+        self.gate = RiskGate.for_kernel(kernel, limits, self.data_age_ms)
         self._last_data_ns: dict[InstrumentId, int] = {}
         self._last_fill_ns: dict[InstrumentId, int] = {}
         self._positions: dict[InstrumentId, float] = {}

@@ -32,9 +32,15 @@ from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.objects import Money
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.trading.strategy import Strategy
 
 from backtests.models import NotionalFeeModel
 from catalog.sample import gate_sample_instrument
+from catalog.sample import polymarket_sample_instruments
+from live.config import RiskLimits
+from live.risk import RiskGate
 from strategies.capabilities import VENUE_CAPABILITIES
 from strategies.quoting import QuotingConfig
 from strategies.quoting import QuotingStrategy
@@ -248,7 +254,63 @@ def tick_change() -> dict:
     }
 
 
-SCENARIOS = {"stale": stale, "crossed": crossed, "stop": stop, "tick_change": tick_change}
+class _Seller(Strategy):
+    """Sells outcome tokens it does not hold, and buys some: the gate must tell them apart."""
+
+    def __init__(self, instrument_id) -> None:
+        super().__init__()
+        self.instrument_id = instrument_id
+        self.orders = []
+
+    def on_start(self) -> None:
+        for side, quantity in ((OrderSide.SELL, "50"), (OrderSide.BUY, "50")):
+            order = self.order_factory.limit(
+                instrument_id=self.instrument_id,
+                order_side=side,
+                quantity=Quantity.from_str(quantity),
+                price=Price.from_str("0.40"),
+                post_only=True,
+            )
+            self.orders.append(order)
+            self.submit_order(order)
+
+
+def naked_sell() -> dict:
+    """In a backtest as live, a sell of outcome tokens not held is denied with the reason."""
+    yes, no = polymarket_sample_instruments()
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR")))
+    engine.add_venue(
+        venue=Venue("POLYMARKET"),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.CASH,
+        starting_balances=[Money(10_000, yes.quote_currency)],
+        book_type=BookType.L2_MBP,
+    )
+    engine.add_instrument(yes)
+    engine.add_instrument(no)
+    feed = Feed(yes)
+    feed.message(
+        T0,
+        [(BookAction.ADD, OrderSide.BUY, 0.38, 100), (BookAction.ADD, OrderSide.SELL, 0.45, 100)],
+        snapshot=True,
+    )
+    RiskGate.for_kernel(engine.kernel, RiskLimits()).install()
+    seller = _Seller(yes.id)
+    engine.add_strategy(seller)
+    engine.add_data(feed.deltas)
+    engine.run(end=_timestamp(1))
+    sell, buy = seller.orders
+    denied = [e.reason for e in sell.events if type(e).__name__ == "OrderDenied"]
+    return {"sell": sell.status.name, "reason": denied[0] if denied else "", "buy": buy.status.name}
+
+
+SCENARIOS = {
+    "stale": stale,
+    "crossed": crossed,
+    "stop": stop,
+    "tick_change": tick_change,
+    "naked_sell": naked_sell,
+}
 
 
 if __name__ == "__main__":

@@ -56,3 +56,10 @@ def test_quotes_follow_a_tick_size_change() -> None:
     assert any(round(p * 10) % 5 for p in result["prices_before"]), result["prices_before"]
     assert result["prices_after"], "nothing was requoted after the change"
     assert all(round(p * 10) % 5 == 0 for p in result["prices_after"]), result["prices_after"]
+
+
+def test_naked_sells_of_outcome_tokens_are_denied_in_the_backtest() -> None:
+    result = _scenario("naked_sell")
+    assert result["sell"] == "DENIED"
+    assert result["reason"].startswith("no_naked_sells: selling 50 ")
+    assert result["buy"] == "ACCEPTED"

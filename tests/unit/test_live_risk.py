@@ -17,6 +17,7 @@ from live.risk import OrderCheck
 from live.risk import check_engine_rates
 from live.risk import command_breach
 from live.risk import daily_loss_breach
+from live.risk import naked_sell_breach
 from live.risk import next_mismatch_streak
 from live.risk import position_breach
 from live.risk import positions_differ
@@ -198,3 +199,28 @@ def test_round_trips_time_each_command_once() -> None:
     trips.forget("O-2")
     assert trips.finish("cancel", "O-2", 1) is None
     assert trips.finish("cancel", "O-3", 1_000) == pytest.approx(1e-6)
+
+
+def _sell(size: float, instrument: str = "YES") -> OrderCheck:
+    return OrderCheck(
+        instrument=instrument, side=-1, leaves=size, added=size, price=0.5, multiplier=1.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("held", "resting", "sells", "denied"),
+    [
+        (100.0, 0.0, [100.0], False),
+        (100.0, 60.0, [50.0], True),  # resting sells already offer most of the holding
+        (100.0, 0.0, [60.0, 50.0], True),  # the second sell of the same list is naked
+        (0.0, 0.0, [1.0], True),
+    ],
+)
+def test_naked_sells_of_outcome_tokens(
+    held: float, resting: float, sells: list[float], denied: bool
+) -> None:
+    exposures = {"YES": Exposure(held, 0.0, resting, 0.5, 1.0)}
+    reason = naked_sell_breach([_sell(s) for s in sells], exposures, {"YES"})
+    assert (reason is not None) == denied
+    # The same sells of an instrument that can be shorted are not this rule's business.
+    assert naked_sell_breach([_sell(s) for s in sells], exposures, set()) is None

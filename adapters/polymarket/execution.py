@@ -62,6 +62,7 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.model.orders import Order
 
 from adapters.polymarket.amounts import limit_order_amounts
+from adapters.polymarket.auth import api_credentials
 from adapters.polymarket.config import PolymarketCredentials
 from adapters.polymarket.config import PolymarketExecClientConfig
 from adapters.polymarket.http import PolymarketApiError
@@ -81,7 +82,6 @@ from adapters.polymarket.signing import MAX_BATCH_ORDERS
 from adapters.polymarket.signing import SALT_LIMIT
 from adapters.polymarket.signing import ApiCredentials
 from adapters.polymarket.signing import OrderSigner
-from adapters.polymarket.signing import l1_headers
 from adapters.polymarket.signing import l2_headers
 from adapters.polymarket.signing import order_payload
 from adapters.polymarket.signing import orders_body
@@ -163,7 +163,8 @@ class PolymarketExecutionClient(LiveExecutionClient):
         await self._instrument_provider.initialize()
         for instrument in self._instrument_provider.list_all():
             self._cache.add_instrument(instrument)
-        self._api = await self._api_credentials()
+        self._api, source = await api_credentials(self._http, self._signer, self._credentials)
+        self._log.info(f"API credentials from {source}")
         await self._refresh_account()
         markets = sorted(
             {split_instrument_id(i.id)[0] for i in self._instrument_provider.list_all()}
@@ -185,26 +186,6 @@ class PolymarketExecutionClient(LiveExecutionClient):
             self._heartbeat = None
         await self._ws.disconnect()
         await self._http.close()
-
-    async def _api_credentials(self) -> ApiCredentials:
-        """The L2 credentials from the environment, else derived (or created) with the key."""
-        creds = self._credentials
-        if creds.has_api_credentials:
-            return ApiCredentials(creds.api_key, creds.api_secret, creds.passphrase)
-        for method, path in (("GET", "/auth/derive-api-key"), ("POST", "/auth/api-key")):
-            headers = l1_headers(self._signer, int(time.time()))
-            try:
-                reply = await self._http.request(method, path, headers=headers)
-            except PolymarketApiError as error:
-                self._log.warning(f"{method} {path}: {error.message}")
-                continue
-            self._log.info(f"API credentials from {path}")
-            return ApiCredentials(reply["apiKey"], reply["secret"], reply["passphrase"])
-        raise RuntimeError(
-            "cannot derive or create Polymarket API credentials for "
-            f"{self._signer.address}: set POLYMARKET_API_KEY, POLYMARKET_API_SECRET and "
-            "POLYMARKET_PASSPHRASE"
-        )
 
     def _l2_headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
         if self._api is None:

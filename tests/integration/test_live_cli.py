@@ -452,3 +452,40 @@ def test_polymarket_live_run_quotes_both_tokens_then_sigint_cancels_everything(
         if path.is_file():
             assert ANVIL_KEYS[0][2:] not in path.read_text(errors="replace"), path.name
     assert ANVIL_KEYS[0][2:] not in out + err
+
+
+@pytest.mark.polymarket
+def test_polymarket_doctor_against_the_simulator(tmp_path: Path) -> None:
+    with PolymarketSimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        market = sim.markets[0]
+        yes, no = (f"{market['condition_id']}-{t}.POLYMARKET" for t in market["token_ids"])
+        data = yaml.safe_load(POLYMARKET_CONFIG.read_text())
+        data |= {"instrument": yes, "complement": no}
+        data["live"] = (data.get("live") or {}) | {
+            "endpoints": {"polymarket": {"rest_url": sim.clob_url, "gamma_url": sim.gamma_url}},
+            "risk": {
+                "max_order_notional": 500,
+                "max_exposure_notional": 5_000,
+                "max_daily_loss": 200,
+                "max_position": 2_000,
+            },
+        }
+        config = tmp_path / "mm_polymarket.yaml"
+        config.write_text(yaml.safe_dump(data))
+
+        def doctor(env: dict[str, str]) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                _live("doctor", "--venue", "polymarket", "--config", str(config)),
+                capture_output=True, text=True, env=env, cwd=ROOT, timeout=PATIENCE_S,
+            )  # fmt: skip
+
+        ok = doctor(_env(POLYMARKET_PK=ANVIL_KEYS[0]))
+        missing = doctor(_env())
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    lines = _check_lines(ok.stdout)
+    assert set(lines) == {"credentials", "clock", "instrument", "balance", "limits"}
+    assert "10,000.00 pUSD" in lines["balance"]
+    assert ANVIL_KEYS[0][2:] not in ok.stdout + ok.stderr
+    assert missing.returncode == 1
+    failed = _check_lines(missing.stdout)
+    assert failed["credentials"].startswith("FAIL") and "POLYMARKET_PK" in failed["credentials"]

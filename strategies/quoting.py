@@ -497,13 +497,13 @@ class QuotingStrategy(Strategy):
             complement_id = _complement_id_in_cache(
                 instrument, self.cache.instruments(instrument.venue)
             )
-        if complement_id is None:
+        complement = self.cache.instrument(complement_id) if complement_id is not None else None
+        if complement is None:
             self.log.warning(
-                f"No complementary token for {instrument.id}: the ask side is quoted only "
-                "against held inventory"
+                f"No complementary token for {instrument.id} ({complement_id or 'none found'} "
+                "not in the cache): the ask side is quoted only against held inventory"
             )
-            return None
-        return self.cache.instrument(complement_id)
+        return complement
 
 
 def instrument_spec(instrument: Instrument) -> InstrumentSpec:

@@ -55,6 +55,7 @@ def _node(info: dict, condition_id: str, yes_id, no_id, args) -> TradingNode:
     strategy = msgspec.structs.replace(
         load_config(ROOT / "configs" / "mm_polymarket.yaml").strategy,
         instrument_id=yes_id,
+        complement_id=no_id,
         order_size=args.order_size,
         min_requote_interval_ms=200,
         log_events=True,
@@ -267,7 +268,8 @@ async def run(args: argparse.Namespace) -> dict:
     node.run()
     result: dict = {"node": node}
     try:
-        result["quotes_rested"] = await _wait_for(lambda: len(_open(control, address)) >= 2, 20)
+        # Two levels a side: two YES bids and two NO bids (the YES asks).
+        result["quotes_rested"] = await _wait_for(lambda: len(_open(control, address)) >= 4, 20)
         result["first_quotes"] = sorted(
             ("YES" if o["asset_id"] == yes_token else "NO", o["side"])
             for o in _open(control, address)

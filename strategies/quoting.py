@@ -16,6 +16,7 @@ from typing import Annotated
 from typing import Literal
 
 from msgspec import Meta
+from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import OrderBookDeltas
@@ -24,6 +25,7 @@ from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderEvent
@@ -207,6 +209,8 @@ class QuotingStrategy(Strategy):
             # Kept in the cache so the complementary token's own book can be read and marked.
             self.subscribe_order_book_deltas(self._complement.id, book_type=BookType.L2_MBP)
         self.subscribe_trade_ticks(self._iid)
+        # Back to ACTIVE after a halt: quote again now, not at the next price move.
+        self.msgbus.subscribe(topic="events.risk", handler=self._on_trading_state)
         check_every_ms = max(self.config.stale_book_ms // 2, 100)
         self.clock.set_timer(
             _STALE_TIMER,
@@ -235,11 +239,17 @@ class QuotingStrategy(Strategy):
         self._dirty = True
         self._defer_requote()
 
+    def _on_trading_state(self, event: TradingStateChanged) -> None:
+        if event.state == TradingState.ACTIVE:
+            self._dirty = True
+            self._defer_requote()
+
     def on_stop(self) -> None:
         for timer in (_STALE_TIMER, self._deferred_alert):
             if timer in self.clock.timer_names:
                 self.clock.cancel_timer(timer)
         self._deferred_alert = None
+        self.msgbus.unsubscribe(topic="events.risk", handler=self._on_trading_state)
         for instrument_id in self._quoted_ids():
             self.cancel_all_orders(instrument_id)
 

@@ -401,45 +401,54 @@ def test_polymarket_live_needs_the_complementary_token(tmp_path: Path) -> None:
     assert not output.exists()
 
 
+def _polymarket_sim_config(tmp_path: Path, sim: PolymarketSimulatorProcess) -> tuple[Path, dict]:
+    """configs/mm_polymarket.yaml on the simulator's first market, at the simulator's URLs."""
+    market = sim.markets[0]
+    yes, no = (f"{market['condition_id']}-{t}.POLYMARKET" for t in market["token_ids"])
+    data = yaml.safe_load(POLYMARKET_CONFIG.read_text())
+    data |= {"instrument": yes, "complement": no}
+    data["strategy"] |= {"order_size": 20, "min_requote_interval_ms": 200}
+    data["live"] = (data.get("live") or {}) | {
+        "endpoints": {
+            "polymarket": {
+                "rest_url": sim.clob_url,
+                "ws_url": sim.ws_url,
+                "gamma_url": sim.gamma_url,
+                "data_api_url": sim.data_api_url,
+            }
+        }
+    }
+    config = tmp_path / "mm_polymarket.yaml"
+    config.write_text(yaml.safe_dump(data))
+    return config, market
+
+
+def _polymarket_live(config: Path, output: Path, state_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        _live(
+            "run", "--venue", "polymarket", "--config", str(config),
+            "--output", str(output), "--state-dir", str(state_dir),
+        ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=_env(POLYMARKET_PK=ANVIL_KEYS[0]),
+    )  # fmt: skip
+
+
 @pytest.mark.polymarket
 def test_polymarket_live_run_quotes_both_tokens_then_sigint_cancels_everything(
     tmp_path: Path,
 ) -> None:
     output = tmp_path / "run"
     with PolymarketSimulatorProcess.start(tmp_path, "--updates-per-s", "2") as sim:
-        market = sim.markets[0]
-        yes, no = (f"{market['condition_id']}-{t}.POLYMARKET" for t in market["token_ids"])
-        data = yaml.safe_load(POLYMARKET_CONFIG.read_text())
-        data |= {"instrument": yes, "complement": no}
-        data["strategy"] |= {"order_size": 20, "min_requote_interval_ms": 200}
-        data["live"] = (data.get("live") or {}) | {
-            "endpoints": {
-                "polymarket": {
-                    "rest_url": sim.clob_url,
-                    "ws_url": sim.ws_url,
-                    "gamma_url": sim.gamma_url,
-                    "data_api_url": sim.data_api_url,
-                }
-            }
-        }
-        config = tmp_path / "mm_polymarket.yaml"
-        config.write_text(yaml.safe_dump(data))
+        config, market = _polymarket_sim_config(tmp_path, sim)
         address = Account.from_key(ANVIL_KEYS[0]).address
 
         def live_orders() -> list[dict]:
             return sim.control.get("orders", address=address, status="LIVE")
 
-        proc = subprocess.Popen(
-            _live(
-                "run", "--venue", "polymarket", "--config", str(config),
-                "--output", str(output), "--state-dir", str(tmp_path / "state"),
-            ),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env=_env(POLYMARKET_PK=ANVIL_KEYS[0]),
-        )  # fmt: skip
+        proc = _polymarket_live(config, output, tmp_path / "state")
         try:
-            resting = _wait_for(lambda: len(live_orders()) >= 2, "quotes on both tokens", proc)
-            assert resting
+            _wait_for(lambda: len(live_orders()) >= 4, "quotes on both tokens", proc)
             assert {o["asset_id"] for o in live_orders()} == set(market["token_ids"])
             code, out, err = _stop(proc)
         finally:
@@ -452,6 +461,48 @@ def test_polymarket_live_run_quotes_both_tokens_then_sigint_cancels_everything(
         if path.is_file():
             assert ANVIL_KEYS[0][2:] not in path.read_text(errors="replace"), path.name
     assert ANVIL_KEYS[0][2:] not in out + err
+
+
+@pytest.mark.polymarket
+def test_polymarket_live_kill_cancels_at_the_venue_and_a_restart_stays_halted(
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / "state"
+    with PolymarketSimulatorProcess.start(tmp_path, "--updates-per-s", "0") as sim:
+        config, _ = _polymarket_sim_config(tmp_path, sim)
+        address = Account.from_key(ANVIL_KEYS[0]).address
+
+        def live_orders() -> list[dict]:
+            return sim.control.get("orders", address=address, status="LIVE")
+
+        def control(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                _live(*args, "--state-dir", str(state_dir)),
+                capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=PATIENCE_S,
+            )  # fmt: skip
+
+        first = _polymarket_live(config, tmp_path / "run1", state_dir)
+        try:
+            _wait_for(lambda: len(live_orders()) >= 4, "quotes", first)
+            killed = control("kill", "--reason", "test")
+            assert killed.returncode == 0, killed.stdout + killed.stderr
+            assert live_orders() == [], "kill returned with orders still live at the venue"
+            code, _, err = _stop(first)
+            assert code == 0, err[-3000:]
+        finally:
+            first.kill()
+        second = _polymarket_live(config, tmp_path / "run2", state_dir)
+        try:
+            _wait_for(lambda: "halted" in control("status").stdout.lower(), "status", second)
+            time.sleep(2.0)
+            assert live_orders() == [], "a halted node quoted after the restart"
+            assert control("resume").returncode == 0
+            _wait_for(lambda: len(live_orders()) >= 4, "quotes after resume", second)
+            code, _, err = _stop(second)
+            assert code == 0, err[-3000:]
+        finally:
+            second.kill()
+        assert live_orders() == []
 
 
 @pytest.mark.polymarket

@@ -11,6 +11,7 @@ from catalog.ingest.cli import ingest_command
 from catalog.inspect_cli import info_command
 from catalog.inspect_cli import ls_command
 from catalog.inspect_cli import validate_command
+from catalog.record_cli import record_command
 from catalog.sample import SAMPLE_SEED
 from catalog.sample import SampleCatalogError
 from catalog.sample import build_sample_catalog
@@ -29,6 +30,7 @@ main.add_command(info_command)
 main.add_command(validate_command)
 main.add_command(ingest_command)
 main.add_command(download_group)
+main.add_command(record_command)
 
 
 @main.command("sample")

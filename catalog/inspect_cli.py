@@ -124,8 +124,9 @@ def validate_command(catalog_path: Path | None, instrument_id: str | None, quiet
     """Check time order, file layout, crossed books, sequence gaps, duplicates and values.
 
     Exits 1 when anything is wrong, listing each problem with its instrument, data type, file and
-    first timestamp.
+    first timestamp. Book resyncs and reconnects recorded by `catalog record` are listed as notes.
     """
+    from catalog.feed_events import feed_event_notes
     from catalog.validate import validate_catalog
 
     with _user_errors():
@@ -139,6 +140,9 @@ def validate_command(catalog_path: Path | None, instrument_id: str | None, quiet
     rows = sum(s.rows for s in series)
     for finding in findings:
         click.echo(finding.render(root))
+    # Recorded book resyncs and reconnects are facts about the data, not problems.
+    for note in feed_event_notes(root, instrument_id):
+        click.echo(f"note: {note}")
     if findings:
         click.echo(
             f"{len(findings)} problem(s) in {root} ({len(series)} data series, {rows:,} rows)."

@@ -176,9 +176,13 @@ def _key_columns(table: pa.Table) -> list[np.ndarray]:
             data = data[array.offset * words : (array.offset + len(array)) * words]
             keys.extend(data.reshape(-1, words).T)
         elif pa.types.is_integer(array.type):
-            keys.append(array.to_numpy().astype(np.int64, copy=False))
+            # Optional columns (a funding rate's interval) hold nulls: null is its own value.
+            if array.null_count:
+                keys.append(array.is_null().to_numpy(zero_copy_only=False).astype(np.int64))
+            keys.append(array.fill_null(0).to_numpy().astype(np.int64, copy=False))
         else:
-            keys.append(pc.dictionary_encode(array).indices.to_numpy().astype(np.int64))
+            indices = pc.dictionary_encode(array).indices.fill_null(-1)
+            keys.append(indices.to_numpy().astype(np.int64))
     return keys
 
 

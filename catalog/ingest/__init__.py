@@ -8,4 +8,6 @@ data catalog, through one transactional writer (`writer.CatalogTransaction`).
 - `tables`: nautilus catalog Arrow tables built from columns (no per-row Python objects).
 - `writer`, `ledger`: atomic staged writes, overlap checks and the record of ingested files.
 - `pipeline`: sources -> transaction; `download`: Gate's HTTP side; `cli`: the click commands.
+- `jsonl`: the raw journal `catalog record` writes, as a format `catalog ingest` reads.
+- `polymarket`: `catalog download polymarket` (instruments, Data API trades, price history).
 """

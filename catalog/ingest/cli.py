@@ -1,5 +1,5 @@
 """
-`catalog ingest FILES...` and `catalog download gate ...`.
+`catalog ingest FILES...`, `catalog download gate ...` and `catalog download polymarket ...`.
 
 Exit codes: 2 (click usage error) when the request is wrong (unknown symbol, dates, a kind that
 cannot be told); 1 when the data or the catalog refuses it (no data, a damaged file, an overlap).
@@ -32,8 +32,16 @@ from catalog.ingest.gate_bulk import GATE_BULK
 from catalog.ingest.gate_files import CANDLE_INTERVALS
 from catalog.ingest.gate_files import KINDS
 from catalog.ingest.gate_files import MARKETS
+from catalog.ingest.jsonl import SUFFIX as JOURNAL_SUFFIX
+from catalog.ingest.jsonl import ingest_recordings
 from catalog.ingest.pipeline import IngestSummary
 from catalog.ingest.pipeline import ingest_files
+from catalog.ingest.polymarket import CLOB_URL_ENV
+from catalog.ingest.polymarket import DATA_API_URL_ENV
+from catalog.ingest.polymarket import GAMMA_URL_ENV
+from catalog.ingest.polymarket import download_polymarket
+from catalog.ingest.polymarket import polymarket_endpoints
+from catalog.ingest.writer import iso
 from catalog.sample import default_catalog_path
 
 _VENUE_FORMATS = {"gate": GATE_BULK}
@@ -122,8 +130,19 @@ def ingest_command(
     catalog_path: Path | None,
     rest_url: str,
 ) -> None:
-    """Ingest venue bulk files already on disk (Gate: {PAIR}-{YYYYMM[DDHH]}.csv.gz)."""
+    """Ingest venue bulk files already on disk (Gate: {PAIR}-{YYYYMM[DDHH]}.csv.gz), or the
+    .jsonl journals of `catalog record`."""
     target = (catalog_path or default_catalog_path()).expanduser().absolute()
+    journals = [f for f in files if f.name.endswith(JOURNAL_SUFFIX)]
+    if journals:
+        if len(journals) != len(files):
+            raise click.UsageError(
+                "recording journals (.jsonl) and venue files cannot be ingested in one run: "
+                "pass each kind in its own `catalog ingest`"
+            )
+        with _clear_errors():
+            _report("Ingested", ingest_recordings(target, list(files)))
+        return
 
     def fetch(source: Source):
         return fetch_gate_instrument(rest_url, source.market, source.symbol)
@@ -198,6 +217,60 @@ def download_gate_command(
             rest_url=rest_url,
         )
     _report("Downloaded", summary)
+
+
+@download_group.command("polymarket")
+@click.option(
+    "--market", required=True, help="The market's slug (as in its URL) or condition id (0x...)."
+)
+@click.option(
+    "--from",
+    "start",
+    type=UtcMoment(),
+    default=None,
+    help="Price history from this day, UTC (trades: all the venue serves). Default: 7 days ago.",
+)
+@_catalog_option
+@click.option("--clob-url", envvar=CLOB_URL_ENV, default=None, help=f"env ${CLOB_URL_ENV}.")
+@click.option("--gamma-url", envvar=GAMMA_URL_ENV, default=None, help=f"env ${GAMMA_URL_ENV}.")
+@click.option(
+    "--data-api-url", envvar=DATA_API_URL_ENV, default=None, help=f"env ${DATA_API_URL_ENV}."
+)
+def download_polymarket_command(
+    market: str,
+    start: tuple[datetime, str] | None,
+    catalog_path: Path | None,
+    clob_url: str | None,
+    gamma_url: str | None,
+    data_api_url: str | None,
+) -> None:
+    """
+    Download a Polymarket market: both outcome tokens, their trades (Data API) and one-minute
+    price history (CLOB, as bars). Re-runs fetch only what is newer than the catalog has.
+    """
+    target = (catalog_path or default_catalog_path()).expanduser().absolute()
+    endpoints = polymarket_endpoints(clob_url, gamma_url, data_api_url)
+    with _clear_errors():
+        done = download_polymarket(
+            target, market=market, endpoints=endpoints, start=start[0] if start else None
+        )
+    summary = done.summary
+    rows = summary.rows_by_type()
+    since = iso(done.trades_from_s * 10**9) if done.trades_from_s else "the oldest served"
+    click.echo(
+        f"Downloaded market {done.condition_id} into {summary.catalog} in "
+        f"{summary.elapsed_s:.1f} s: trades from {since} to {iso(done.trades_until_s * 10**9)}, "
+        f"prices from {iso(done.prices_from_s * 10**9)} to {iso(done.prices_until_s * 10**9)}."
+    )
+    for instrument_id in done.tokens:
+        trades = rows.get((instrument_id, "trade_tick"), 0)
+        bars = rows.get((instrument_id, "bar"), 0)
+        click.echo(f"  {instrument_id}: {trades:,} new trades, {bars:,} new price bars")
+    for instrument_id in summary.instruments_added:
+        click.echo(f"  instrument added: {instrument_id}")
+    for result in summary.results:
+        for remark in result.notes.remarks:
+            click.echo(f"  note: {remark}")
 
 
 def _report(verb: str, summary: IngestSummary) -> None:

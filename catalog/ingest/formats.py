@@ -48,6 +48,9 @@ class Source:
     nominal_range_ns: tuple[int, int] | None  # [start, end) the file covers by its name
     outputs: tuple[tuple[type, str], ...]  # the catalog streams it writes: (data class, identifier)
     detail: Any = None  # the format's own description of the file
+    # The column rows come sorted by: venue files "ts_event"; live recordings "ts_init" (the
+    # receive time, which never goes back where venue times may).
+    order_by: str = "ts_event"
 
 
 @dataclass

@@ -125,7 +125,9 @@ def ingest_source(txn: CatalogTransaction, source: Source, instrument: Instrumen
         for data_cls, identifier, table in tables:
             out = streams.get((data_cls, identifier))
             if out is None:
-                out = stack.enter_context(txn.stream(data_cls, identifier, label=source.name))
+                out = stack.enter_context(
+                    txn.stream(data_cls, identifier, label=source.name, order_by=source.order_by)
+                )
                 streams[(data_cls, identifier)] = out
             out.write(table)
     result.rows = {class_to_filename(cls): s.rows for (cls, _), s in streams.items()}

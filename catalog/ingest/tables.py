@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import FIXED_PRECISION
@@ -99,8 +100,9 @@ def order_book_deltas_table(
     flags: np.ndarray,
     sequence: np.ndarray,
     ts_event: np.ndarray,
+    ts_init: np.ndarray | None = None,
 ) -> pa.Table:
-    """`price` and `size` are raw fixed-point columns; ts_init starts as ts_event."""
+    """`price` and `size` are raw fixed-point columns; ts_init defaults to ts_event."""
     return _table(
         OrderBookDelta,
         {
@@ -112,7 +114,7 @@ def order_book_deltas_table(
             "flags": _u8(flags),
             "sequence": _u64(sequence),
             "ts_event": _u64(ts_event),
-            "ts_init": _u64(ts_event),
+            "ts_init": _u64(ts_event if ts_init is None else ts_init),
         },
         _metadata(instrument),
     )
@@ -126,6 +128,7 @@ def trade_ticks_table(
     aggressor_side: np.ndarray,
     trade_id: pa.Array,
     ts_event: np.ndarray,
+    ts_init: np.ndarray | None = None,
 ) -> pa.Table:
     return _table(
         TradeTick,
@@ -135,7 +138,32 @@ def trade_ticks_table(
             "aggressor_side": _u8(aggressor_side),
             "trade_id": trade_id.cast(pa.string()),
             "ts_event": _u64(ts_event),
-            "ts_init": _u64(ts_event),
+            "ts_init": _u64(ts_event if ts_init is None else ts_init),
+        },
+        _metadata(instrument),
+    )
+
+
+def quote_ticks_table(
+    instrument: Instrument,
+    *,
+    bid_price: pa.Array,
+    ask_price: pa.Array,
+    bid_size: pa.Array,
+    ask_size: pa.Array,
+    ts_event: np.ndarray,
+    ts_init: np.ndarray,
+) -> pa.Table:
+    """Prices and sizes are raw fixed-point columns."""
+    return _table(
+        QuoteTick,
+        {
+            "bid_price": bid_price,
+            "ask_price": ask_price,
+            "bid_size": bid_size,
+            "ask_size": ask_size,
+            "ts_event": _u64(ts_event),
+            "ts_init": _u64(ts_init),
         },
         _metadata(instrument),
     )

@@ -13,10 +13,12 @@ Before a file is placed, its ts_init range is checked against the catalog's file
 and identifier (nautilus refuses overlapping files; we refuse them earlier, with the source named).
 
 ts_init: OrderBookDelta rows get strictly increasing values (venue time nudged by nanoseconds, see
-`catalog/ordering.py`); other types keep ts_init = ts_event. Where new data starts at the very
-instant existing data ends (Gate stamps a 100 ms window with its end, so an hour's last changes
-can share the next hour's snapshot time), it continues right after the existing range instead of
-being an overlap.
+`catalog/ordering.py`); other types keep ts_init = ts_event. A stream opened with
+`order_by="ts_init"` (live recordings, where venue times may go back a little but the receive
+time does not) keeps the rows' own ts_init instead, nudged the same way. Where new data starts at
+the very instant existing data ends (Gate stamps a 100 ms window with its end, so an hour's last
+changes can share the next hour's snapshot time), it continues right after the existing range
+instead of being an overlap.
 """
 
 from __future__ import annotations
@@ -178,9 +180,11 @@ class CatalogTransaction:
         self._entries.append(LedgerEntry(instrument_id.value, kind, name, details))
 
     @contextlib.contextmanager
-    def stream(self, data_cls: type, identifier: str, *, label: str) -> Iterator[StagedStream]:
+    def stream(
+        self, data_cls: type, identifier: str, *, label: str, order_by: str = "ts_event"
+    ) -> Iterator[StagedStream]:
         """One staged Parquet file of `data_cls` rows for `identifier`, from source `label`."""
-        out = StagedStream(self, data_cls, identifier, label)
+        out = StagedStream(self, data_cls, identifier, label, order_by)
         try:
             yield out
         except BaseException:
@@ -235,8 +239,16 @@ class CatalogTransaction:
 class StagedStream:
     """Rows of one type and identifier, written as they come into one staged Parquet file."""
 
-    def __init__(self, txn: CatalogTransaction, data_cls: type, identifier: str, label: str):
+    def __init__(
+        self,
+        txn: CatalogTransaction,
+        data_cls: type,
+        identifier: str,
+        label: str,
+        order_by: str = "ts_event",
+    ):
         self.txn = txn
+        self.order_by = order_by  # the column rows come sorted by, and ts_init derives from
         self.data_cls = data_cls
         self.identifier = identifier
         self.label = label
@@ -252,18 +264,20 @@ class StagedStream:
         self._in_flight: Future | None = None
         self._first_ts_init: int | None = None
         self._last_ts_init: int | None = None
+        self._last_order = 0
         self._last_ts_event = 0
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         ts_event = table.column("ts_event").to_numpy().astype(np.int64)
-        if ts_event[0] < self._last_ts_event or (np.diff(ts_event) < 0).any():
+        order = table.column(self.order_by).to_numpy().astype(np.int64)
+        if order[0] < self._last_order or (np.diff(order) < 0).any():
             raise IngestError(
                 f"{self.label}: {class_to_filename(self.data_cls)} rows for {self.identifier} "
-                "are not in time order (ts_event goes back); sort them before writing"
+                f"are not in time order ({self.order_by} goes back); sort them before writing"
             )
-        ts_init = self._stamp(ts_event)
+        ts_init = self._stamp(order)
         index = table.schema.get_field_index("ts_init")
         table = table.set_column(index, table.schema.field(index), pa.array(ts_init, pa.uint64()))
         if self._writer is None:
@@ -278,29 +292,31 @@ class StagedStream:
         )
         self.rows += table.num_rows
         self._last_ts_init = int(ts_init[-1])
-        self._last_ts_event = int(ts_event[-1])
+        self._last_order = int(order[-1])
+        self._last_ts_event = max(self._last_ts_event, int(ts_event.max()))
 
-    def _stamp(self, ts_event: np.ndarray) -> np.ndarray:
+    def _stamp(self, order: np.ndarray) -> np.ndarray:
+        """ts_init from the ordering column (ts_event, or the rows' own ts_init)."""
         if self._last_ts_init is None:
-            lower = self._start_after(int(ts_event[0]))
+            lower = self._start_after(int(order[0]))
             exclusive = True
         else:
             lower, exclusive = self._last_ts_init, self._strict
         if self._strict:
             if lower is None:
-                return strictly_increasing_ts_init(ts_event)
-            return strictly_increasing_ts_init(np.concatenate([[lower], ts_event]))[1:]
+                return strictly_increasing_ts_init(order)
+            return strictly_increasing_ts_init(np.concatenate([[lower], order]))[1:]
         if lower is None:
-            return ts_event
-        return np.maximum(ts_event, lower + 1 if exclusive else lower)
+            return order
+        return np.maximum(order, lower + 1 if exclusive else lower)
 
-    def _start_after(self, first_ts_event: int) -> int | None:
+    def _start_after(self, first: int) -> int | None:
         """The ts_init this stream must start after: the end of data it continues, if any."""
         for taken in self.txn.intervals(self.data_cls, self.identifier):
-            if taken.start <= first_ts_event <= taken.end:
-                if first_ts_event >= taken.max_ts_event():
+            if taken.start <= first <= taken.end:
+                if self.order_by == "ts_event" and first >= taken.max_ts_event():
                     return taken.end
-                raise self._overlap(first_ts_event, None, taken)
+                raise self._overlap(first, None, taken)
         return None
 
     def _wait(self) -> None:

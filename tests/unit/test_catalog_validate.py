@@ -185,9 +185,13 @@ def overlapping_files(root: Path) -> tuple[str, str]:
 
 
 def sequence_gap(root: Path) -> tuple[str, str]:
-    gap: Message = (4, 7, [(BookAction.UPDATE, OrderSide.SELL, "99.9", 9)])  # 5 and 6 missing
-    write_catalog(root, deltas([SNAPSHOT_MESSAGE, *QUIET_MESSAGES, gap]))
-    return "sequence gap", "2026-01-05T00:00:04Z"
+    # A message counter: it steps by 1 (nearly) always, so a jump is a lost message.
+    counted: list[Message] = [
+        (4 + k, 5 + k, [(BookAction.UPDATE, OrderSide.SELL, "99.9", 9 + k)]) for k in range(30)
+    ]
+    gap: Message = (34, 36, [(BookAction.UPDATE, OrderSide.SELL, "99.9", 5)])  # 35 missing
+    write_catalog(root, deltas([SNAPSHOT_MESSAGE, *QUIET_MESSAGES, *counted, gap]))
+    return "sequence gap", "2026-01-05T00:00:34Z"
 
 
 def sequence_back(root: Path) -> tuple[str, str]:

@@ -20,12 +20,15 @@ from typing import Any
 
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Quantity
 
 from live.config import RiskLimits
 
+# How long a cancel-all gets to show before the orders still resting are cancelled again.
+_RECANCEL_S = 0.5
 _POLL_S = 0.1
 
 
@@ -74,6 +77,7 @@ async def run_until_stopped(
         node.kernel.logger.warning("Stop requested: cancelling all orders")
         if flatten:
             await _flatten(node, instrument_ids, risk, stop_timeout_s)
+        await _cancel_until_none_open(node, stop_timeout_s)
     await node.stop_async()
     return RunResult(
         started=started,
@@ -129,6 +133,28 @@ async def _flatten(
             )
         await asyncio.sleep(_POLL_S)
     node.kernel.logger.error(f"Flattening did not finish within {timeout_s}s")
+
+
+async def _cancel_until_none_open(node: TradingNode, timeout_s: float) -> None:
+    """Stop the strategies (they cancel their orders), then cancel again whatever still rests:
+    a submit in flight when the first cancel-all went out lands after it."""
+    strategies = node.trader.strategies()
+    for strategy in strategies:
+        if strategy.is_running:
+            node.trader.stop_strategy(strategy.id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    next_cancel = loop.time() + _RECANCEL_S
+    while loop.time() < deadline:
+        resting = [o for o in node.cache.orders_open() if o.status != OrderStatus.PENDING_CANCEL]
+        if not resting and not node.cache.orders_inflight():
+            return
+        if resting and loop.time() >= next_cancel:
+            for instrument_id in {o.instrument_id for o in resting}:
+                strategies[0].cancel_all_orders(instrument_id)
+            next_cancel = loop.time() + _RECANCEL_S
+        await asyncio.sleep(_POLL_S)
+    node.kernel.logger.error(f"Orders still open {timeout_s}s after the stop began")
 
 
 def run_summary(node: TradingNode, instrument_ids: list[InstrumentId]) -> dict[str, Any]:

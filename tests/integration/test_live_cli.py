@@ -540,3 +540,32 @@ def test_polymarket_doctor_against_the_simulator(tmp_path: Path) -> None:
     assert missing.returncode == 1
     failed = _check_lines(missing.stdout)
     assert failed["credentials"].startswith("FAIL") and "POLYMARKET_PK" in failed["credentials"]
+
+
+@pytest.mark.polymarket
+def test_polymarket_paper_quotes_on_public_data_with_simulated_fills(tmp_path: Path) -> None:
+    output = tmp_path / "run"
+    with PolymarketSimulatorProcess.start(tmp_path, "--updates-per-s", "5") as sim:
+        config, _ = _polymarket_sim_config(tmp_path, sim)
+        proc = subprocess.Popen(
+            _live(
+                "run", "--venue", "polymarket", "--paper", "--config", str(config),
+                "--output", str(output), "--state-dir", str(tmp_path / "state"),
+            ),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env(),
+        )  # fmt: skip
+        try:
+            _wait_for(lambda: output.is_dir() and _accepted(output), "paper quotes accepted", proc)
+            # The public market falls through our simulated YES bids, then rises through the asks.
+            sim.control.post("market/move", bid="0.30", ask="0.32")
+            time.sleep(1.0)
+            sim.control.post("market/move", bid="0.60", ask="0.62")
+            _wait_for(lambda: _filled(output), "a simulated fill", proc)
+            code, _, err = _stop(proc)
+        finally:
+            proc.kill()
+        assert code == 0, err[-3000:]
+        private = [r for r in sim.control.get("requests") if r.get("api_key")]
+        assert private == [], "paper trading sent an authenticated request"
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["fills"] > 0 and summary["open_orders"] == 0

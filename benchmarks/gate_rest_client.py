@@ -1,13 +1,16 @@
 """
-Order-path latency of three ways to send a signed Gate REST order, against the same local server.
+Order-path latency of four ways to send a signed Gate REST order, against the same local server.
 
-    uv run python benchmarks/gate_rest_client.py [--requests 2000]
+    uv run python benchmarks/gate_rest_client.py [--requests 2000] [--pace-ms 0]
 
 A stub venue in its own process answers `POST /api/v4/futures/usdt/orders` with a canned order, so
 server cost is identical for every client and none of it lands in the client process. Each client
-sends the same signed order sequentially; the round trip is timed on the client. Clients:
-ccxt's async `gate` implicit endpoint (rate limiter off), a lean aiohttp session with our signer,
-and nautilus' Rust `HttpClient` with our signer. The last line is a JSON object of p50/p99 in µs.
+sends the same signed order sequentially (`--pace-ms` apart: idle gaps make every request start
+cold, as a quoter's do); the round trip is timed on the client. Clients: ccxt's async `gate`
+implicit endpoint (rate limiter off), a lean aiohttp session with our signer, nautilus' Rust
+`HttpClient` with our signer, and our order path (`GateHttpClient.send_order`: signer +
+`adapters.http1`). All run on uvloop, as a live node does. The last line is a JSON object of
+p50/p99 in µs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -103,11 +108,30 @@ async def bench_nautilus(base: str, n: int) -> list[float]:
     return await _timed(n, send)
 
 
+async def bench_order_path(base: str, n: int) -> list[float]:
+    from adapters.gate.http import GateHttpClient
+
+    # The rate bucket is widened: this measures the transport, not Gate's limits.
+    rates = {"order": (1e9, 1_000_000), "cancel": (1e9, 1), "private": (1e9, 1), "public": (1e9, 1)}
+    client = GateHttpClient(f"{base}/api/v4", api_key="key", api_secret="secret", rates=rates)
+    await client.connect_orders()
+    path = "/futures/usdt/orders"
+    try:
+        return await _timed(n, lambda: client.send_order("POST", path, body=ORDER))
+    finally:
+        await client.close()
+
+
+PACE_S = 0.0
+
+
 async def _timed(n: int, send) -> list[float]:
     for _ in range(50):  # warm up connections and code paths
         await send()
     samples = []
     for _ in range(n):
+        if PACE_S:
+            await asyncio.sleep(PACE_S)
         started = time.perf_counter_ns()
         reply = await send()
         samples.append((time.perf_counter_ns() - started) / 1000)
@@ -123,12 +147,15 @@ def _stats(samples: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--pace-ms", type=float, default=0.0, help="idle time between requests")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
         return
 
+    global PACE_S
+    PACE_S = args.pace_ms / 1000
     port_file = Path(f"/tmp/gate-rest-bench-{time.time_ns()}.port")
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)])
     try:
@@ -136,9 +163,14 @@ def main() -> None:
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port_file.read_text()}"
         result = {}
-        benches = (("ccxt", bench_ccxt), ("aiohttp", bench_aiohttp), ("nautilus", bench_nautilus))
+        benches = (
+            ("ccxt", bench_ccxt),
+            ("aiohttp", bench_aiohttp),
+            ("nautilus", bench_nautilus),
+            ("http1", bench_order_path),
+        )
         for name, bench in benches:
-            p50, p99 = _stats(asyncio.run(bench(base, args.requests)))
+            p50, p99 = _stats(uvloop.run(bench(base, args.requests)))
             print(f"{name:9s} p50 {p50:8.0f} us   p99 {p99:8.0f} us")
             result[f"{name}_p50_us"] = round(p50)
             result[f"{name}_p99_us"] = round(p99)

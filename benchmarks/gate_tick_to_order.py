@@ -13,9 +13,9 @@ stamps every book frame just before the socket write and every REST request on a
 request after a move's frame minus that frame's send time. The first `--warmup` are dropped.
 
 The node process stamps, with the same wall clock, a frame's arrival in the data client's handler,
-the order request entering `GateHttpClient.request` and its direct order path, so the latency
+the engines' hand-overs, the exec client's `modify_order` and its direct order path, so the latency
 splits into: WS in (simulator write -> our handler), node (parse, book, engines, strategy, exec
-client) and HTTP out (signing, nautilus' Rust HttpClient, loopback, simulator's parser).
+client) and HTTP out (signing, the keep-alive write, loopback, simulator's parser).
 
 Throughput: `--frames` realistic `futures.order_book_update` frames (raw bytes, 5-20 levels each,
 consistent U/u after a snapshot) through `decode_frame` + `GateBookSync.on_update` +
@@ -193,10 +193,9 @@ STAGES = (
     ("execute", "strategy: fair value, ladder, diff against the resting orders"),
     ("risk", "Strategy.modify_order: command, OrderPendingUpdate event, cache (to RiskEngine)"),
     ("exec", "risk-engine queue hop + pre-trade checks (to LiveExecutionEngine.execute)"),
-    ("modify", "exec-engine queue hop, ExecEngine, client modify_order (log, task), task start"),
-    ("request", "exec client: cache look-up, request body"),
-    ("send", "GateHttpClient rate limiter, to the direct order path"),
-    ("arrival", "signing, nautilus' Rust HttpClient, loopback, simulator's parser and middleware"),
+    ("modify", "exec-engine queue hop, ExecEngine, to the exec client's modify_order"),
+    ("send", "exec client: cache look-up, request body, rate bucket (to the direct order path)"),
+    ("arrival", "signing, keep-alive socket write, loopback, simulator's parser and middleware"),
 )
 
 
@@ -219,9 +218,8 @@ def _instrument_node(stamps: dict[str, list]) -> None:
     on_update = GateBookSync.on_update
     on_deltas = QuotingStrategy.on_order_book_deltas
     execute = QuotingStrategy._execute
-    modify = GateExecutionClient._modify_order
-    request = GateHttpClient.request
-    send_direct = GateHttpClient._send_direct
+    modify = GateExecutionClient.modify_order
+    write_direct = GateHttpClient._write_direct
 
     def stamped_on_message(self, raw: bytes) -> None:
         entry[0] = now()
@@ -239,19 +237,14 @@ def _instrument_node(stamps: dict[str, list]) -> None:
         stamps["execute"].append(now())
         execute(self, *args)
 
-    async def stamped_modify(self, command) -> None:
+    def stamped_modify(self, command) -> None:
         stamps["modify"].append(now())
-        await modify(self, command)
+        modify(self, command)
 
-    async def stamped_request(self, method: str, path: str, **kwargs):
-        if method in ORDER_METHODS and path.startswith("/futures/usdt/orders"):
-            stamps["request"].append(now())
-        return await request(self, method, path, **kwargs)
-
-    async def stamped_send_direct(self, method: str, path: str, *args):
+    def stamped_write_direct(self, method: str, path: str, *args):
         if method in ORDER_METHODS:
             stamps["send"].append(now())
-        return await send_direct(self, method, path, *args)
+        return write_direct(self, method, path, *args)
 
     def stamped(name: str, method):
         def wrapper(self, message) -> None:
@@ -268,9 +261,8 @@ def _instrument_node(stamps: dict[str, list]) -> None:
     GateBookSync.on_update = stamped_on_update
     QuotingStrategy.on_order_book_deltas = stamped_on_deltas
     QuotingStrategy._execute = stamped_execute
-    GateExecutionClient._modify_order = stamped_modify
-    GateHttpClient.request = stamped_request
-    GateHttpClient._send_direct = stamped_send_direct
+    GateExecutionClient.modify_order = stamped_modify
+    GateHttpClient._write_direct = stamped_write_direct
 
 
 async def _node(args: argparse.Namespace) -> None:
@@ -328,7 +320,9 @@ async def _node(args: argparse.Namespace) -> None:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(workdir / "node.prof"))
-        (workdir / "stamps.json").write_text(json.dumps(stamps))
+        # Written aside, then renamed: the driver reads the file as soon as it exists.
+        (workdir / "stamps.part").write_text(json.dumps(stamps))
+        (workdir / "stamps.part").rename(workdir / "stamps.json")
     finally:
         await node.stop_async()
     await asyncio.sleep(0.3)
@@ -467,7 +461,7 @@ def calibrate_http(sim, n: int = 300) -> dict[str, list[float]]:
     Floors for the `arrival` stage, from this process: client stamp -> simulator arrival of a
     PUT on a kept-alive connection, with http.client (about the least a client can do) and with
     an aiohttp session, on the loop the node uses. Stamped before the client call, so they
-    include that client's own work, as `arrival` includes signing and the Rust client.
+    include that client's own work, as `arrival` includes signing and the socket write.
     """
     import http.client
     from urllib.parse import urlsplit

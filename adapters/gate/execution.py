@@ -11,11 +11,15 @@ connection) never becomes a rejection or a cancel; the order stays in flight unt
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.common.enums import LogColor
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -122,6 +126,7 @@ class GateExecutionClient(LiveExecutionClient):
 
     async def _connect(self) -> None:
         await self._http.sync_clock()
+        await self._http.connect_orders()
         await self._instrument_provider.initialize()
         for instrument in self._instrument_provider.list_all():
             self._cache.add_instrument(instrument)
@@ -192,7 +197,11 @@ class GateExecutionClient(LiveExecutionClient):
 
     # -- commands ------------------------------------------------------------------------------
 
-    async def _submit_order(self, command: SubmitOrder) -> None:
+    # Single-order commands override LiveExecutionClient's, which only start a task: the request
+    # is written to the venue while the engine hands the command over, and a task awaits the
+    # answer. Starting the task first would cost a loop pass and a coroutine chain per order.
+
+    def submit_order(self, command: SubmitOrder) -> None:
         order = command.order
         self.generate_order_submitted(
             command.strategy_id,
@@ -200,15 +209,15 @@ class GateExecutionClient(LiveExecutionClient):
             order.client_order_id,
             self._clock.timestamp_ns(),
         )
+        reply = self._http.send_order("POST", ORDERS, body=self._order_body(order))
+        self._log.info(f"Submit {order}", LogColor.BLUE)
+        self.create_task(
+            self._route_submit(order, reply), log_msg=f"submit_order {order.client_order_id}"
+        )
+
+    async def _route_submit(self, order: Order, reply: Awaitable[Any]) -> None:
         try:
-            reply = await self._http.request(
-                "POST",
-                ORDERS,
-                body=self._order_body(order),
-                signed=True,
-                limit="order",
-                direct=True,
-            )
+            data = await reply
         except GateApiError as error:
             self._reject(order, error.label, error.message)
         except GateTransportError as error:
@@ -216,7 +225,61 @@ class GateExecutionClient(LiveExecutionClient):
                 f"{order.client_order_id}: submit outcome unknown ({error}); kept in flight"
             )
         else:
-            self._on_order(reply)
+            self._on_order(data)
+
+    def modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        if order is None:
+            return
+        quantity = command.quantity or order.quantity
+        price = command.price or order.price
+        body = {"size": _signed_size(order.side, quantity), "price": plain(price)}
+        reply = self._http.send_order("PUT", f"{ORDERS}/{self._order_ref(order)}", body=body)
+        self._log.info(f"Modify {order.client_order_id!r} {order.venue_order_id!r}", LogColor.BLUE)
+        self.create_task(
+            self._route_change(order, reply, "amend", self.generate_order_modify_rejected),
+            log_msg=f"modify_order {order.client_order_id}",
+        )
+
+    def cancel_order(self, command: CancelOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        if order is None or order.is_closed:
+            return
+        routed = self._cancel_now(order)
+        self._log.info(f"Cancel {order.client_order_id!r} {order.venue_order_id!r}", LogColor.BLUE)
+        self.create_task(routed, log_msg=f"cancel_order {order.client_order_id}")
+
+    def _cancel_now(self, order: Order) -> Coroutine[Any, Any, None]:
+        """Send the cancel of `order` now; the returned coroutine routes the venue's answer."""
+        reply = self._http.send_order(
+            "DELETE", f"{ORDERS}/{self._order_ref(order)}", limit="cancel"
+        )
+        return self._route_change(order, reply, "cancel", self.generate_order_cancel_rejected)
+
+    async def _route_change(
+        self, order: Order, reply: Awaitable[Any], what: str, refuse: Callable[..., None]
+    ) -> None:
+        """The answer to an amend or cancel: applied, refused, gone, or unknown."""
+        try:
+            data = await reply
+        except GateApiError as error:
+            if error.label in _GONE:
+                await self._resolve(order)  # filled or cancelled meanwhile: ask what happened
+                return
+            refuse(
+                order.strategy_id,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                f"{error.label}: {error.message}",
+                self._clock.timestamp_ns(),
+            )
+        except GateTransportError as error:
+            self._log.warning(
+                f"{order.client_order_id}: {what} outcome unknown ({error}); kept pending"
+            )
+        else:
+            self._on_order(data)
 
     async def _submit_order_list(self, command: SubmitOrderList) -> None:
         orders = command.order_list.orders
@@ -257,69 +320,6 @@ class GateExecutionClient(LiveExecutionClient):
                         str(reply.get("detail") or reply.get("message") or ""),
                     )
 
-    async def _modify_order(self, command: ModifyOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        if order is None:
-            return
-        quantity = command.quantity or order.quantity
-        price = command.price or order.price
-        body = {"size": _signed_size(order.side, quantity), "price": plain(price)}
-        await self._change_order(
-            order,
-            "PUT",
-            body,
-            limit="order",
-            what="amend",
-            refuse=self.generate_order_modify_rejected,
-        )
-
-    async def _cancel_order(self, command: CancelOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        if order is not None and not order.is_closed:
-            await self._cancel_one(order)
-
-    async def _cancel_one(self, order: Order) -> None:
-        await self._change_order(
-            order,
-            "DELETE",
-            None,
-            limit="cancel",
-            what="cancel",
-            refuse=self.generate_order_cancel_rejected,
-        )
-
-    async def _change_order(
-        self, order: Order, method: str, body: dict | None, *, limit: str, what: str, refuse
-    ) -> None:
-        """Amend or cancel one order and route the answer: applied, refused, gone, or unknown."""
-        try:
-            reply = await self._http.request(
-                method,
-                f"{ORDERS}/{self._order_ref(order)}",
-                body=body,
-                signed=True,
-                limit=limit,
-                direct=True,
-            )
-        except GateApiError as error:
-            if error.label in _GONE:
-                await self._resolve(order)  # filled or cancelled meanwhile: ask what happened
-                return
-            refuse(
-                order.strategy_id,
-                order.instrument_id,
-                order.client_order_id,
-                order.venue_order_id,
-                f"{error.label}: {error.message}",
-                self._clock.timestamp_ns(),
-            )
-        except GateTransportError as error:
-            self._log.warning(
-                f"{order.client_order_id}: {what} outcome unknown ({error}); kept pending"
-            )
-        else:
-            self._on_order(reply)
-
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         orders = [
             o
@@ -344,7 +344,7 @@ class GateExecutionClient(LiveExecutionClient):
                     f"batch cancel of {len(batch)} failed ({error}); cancelling one by one"
                 )
                 for order in batch:
-                    await self._cancel_one(order)
+                    await self._cancel_now(order)
                 continue
             by_id = {str(r.get("id")): r for r in replies}
             for order in batch:

@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -85,8 +86,11 @@ def contract_name(instrument_id: InstrumentId) -> str:
     return instrument_id.symbol.value.removesuffix(PERP_SUFFIX)
 
 
+@lru_cache(maxsize=4096)
 def perp_instrument_id(contract_name: str) -> InstrumentId:
     """`BTC_USDT` -> `BTC_USDT-PERP.GATE` (the same id in the catalog and live)."""
+    # Cached: every book frame and order report names its contract, and building the id (two
+    # validated identifiers) costs more than the rest of routing the message.
     return InstrumentId(Symbol(f"{contract_name}{PERP_SUFFIX}"), GATE_VENUE)
 
 
@@ -137,6 +141,7 @@ def _size_increment(contract: dict[str, Any]) -> Quantity:
 # == Shared helpers ================================================================================
 
 
+@lru_cache(maxsize=4096)
 def spot_instrument_id(pair: str) -> InstrumentId:
     """`BTC_USDT` -> `BTC_USDT.GATE`."""
     return InstrumentId(Symbol(pair), GATE_VENUE)
@@ -152,7 +157,8 @@ def time_to_ns(value: Any) -> int:
     below 1e11 until year 5138). Decimal, not float, so `1705950365.663` s is exactly
     ...663_000_000 ns.
     """
-    number = to_decimal(value)
+    # Integers (book frames' `t`) are exact already: only strings and floats go through Decimal.
+    number = value if type(value) is int else to_decimal(value)
     if number < 100_000_000_000:
         scale = 1_000_000_000
     elif number < 100_000_000_000_000:
@@ -334,24 +340,30 @@ def parse_book_update(
     instrument_id = instrument.id
     price_precision = instrument.price_precision
     size_precision = instrument.size_precision
+    bids = result.get("b", ())
+    asks = result.get("a", ())
+    last = len(bids) + len(asks) - 1
+    if last < 0:
+        return None
     deltas: list[OrderBookDelta] = []
-    for side, levels in (
-        (OrderSide.BUY, result.get("b", ())),
-        (OrderSide.SELL, result.get("a", ())),
-    ):
+    for side, levels in ((OrderSide.BUY, bids), (OrderSide.SELL, asks)):
         for level in levels:
             price, size = _level(level)
             size_f = abs(float(size))
             order = BookOrder(
                 side, Price(float(price), price_precision), Quantity(size_f, size_precision), 0
             )
-            action = BookAction.UPDATE if size_f else BookAction.DELETE
             deltas.append(
-                OrderBookDelta(instrument_id, action, order, 0, sequence, ts_event, ts_init)
+                OrderBookDelta(
+                    instrument_id,
+                    BookAction.UPDATE if size_f else BookAction.DELETE,
+                    order,
+                    RecordFlag.F_LAST if len(deltas) == last else 0,
+                    sequence,
+                    ts_event,
+                    ts_init,
+                )
             )
-    if not deltas:
-        return None
-    _flag_last(deltas)
     return OrderBookDeltas(instrument_id, deltas)
 
 

@@ -33,11 +33,14 @@ def hashed_payload(body: bytes) -> str:
 class GateSigner:
     """Signs Gate REST requests and WS messages with one API key; the HMAC is keyed once."""
 
-    __slots__ = ("_key", "_mac")
+    __slots__ = ("_header_block", "_key", "_mac")
 
     def __init__(self, key: str, secret: str) -> None:
+        if "\r" in key or "\n" in key:
+            raise ValueError("GATE_API_KEY contains a line break: copy the key without it")
         self._key = key
         self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha512)
+        self._header_block = "".join(f"{k}: {v}\r\n" for k, v in self._fixed_headers().items())
 
     def __repr__(self) -> str:
         # Never show the secret; the key is masked too because reprs end up in logs.
@@ -47,6 +50,14 @@ class GateSigner:
         mac = self._mac.copy()
         mac.update(message)
         return mac.hexdigest()
+
+    def _fixed_headers(self) -> dict[str, str]:
+        return {
+            "KEY": self._key,
+            "Content-Type": "application/json",
+            # Sizes as decimal strings, never silently rounded-down integers (venues.md 1.3).
+            SIZE_DECIMAL_HEADER: "1",
+        }
 
     def rest_signature(
         self, method: str, path: str, query: str, body: bytes, timestamp: str
@@ -58,13 +69,17 @@ class GateSigner:
         self, method: str, path: str, query: str, body: bytes, timestamp: str
     ) -> dict[str, str]:
         return {
-            "KEY": self._key,
+            **self._fixed_headers(),
             "Timestamp": timestamp,
             "SIGN": self.rest_signature(method, path, query, body, timestamp),
-            "Content-Type": "application/json",
-            # Sizes as decimal strings, never silently rounded-down integers (venues.md 1.3).
-            SIZE_DECIMAL_HEADER: "1",
         }
+
+    def rest_header_block(
+        self, method: str, path: str, query: str, body: bytes, timestamp: str
+    ) -> bytes:
+        """`rest_headers` as the header lines of an HTTP/1.1 request (all but two pre-built)."""
+        sign = self.rest_signature(method, path, query, body, timestamp)
+        return f"{self._header_block}Timestamp: {timestamp}\r\nSIGN: {sign}\r\n".encode()
 
     def ws_channel_signature(self, channel: str, event: str, time: int) -> str:
         return self._sign(f"channel={channel}&event={event}&time={int(time)}".encode())

@@ -90,6 +90,19 @@ def test_rest_headers() -> None:
     }
 
 
+def test_rest_header_block_carries_the_same_headers() -> None:
+    block = GateSigner(KEY, SECRET).rest_header_block("POST", GET_PATH, "", POST_BODY, TS)
+    lines = block.decode().split("\r\n")
+    assert lines[-1] == ""  # every line ends in CRLF
+    parsed = dict(line.split(": ", 1) for line in lines[:-1])
+    assert parsed == rest_headers(KEY, SECRET, "POST", GET_PATH, "", POST_BODY, TS)
+
+
+def test_a_key_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ValueError, match="GATE_API_KEY"):
+        GateSigner("key\r\nX-Injected: 1", SECRET)
+
+
 def test_repr_hides_the_secret() -> None:
     assert "secret" not in repr(GateSigner("abcdef123", "secret"))
 

@@ -87,22 +87,27 @@ def test_submits_that_time_out_stay_in_flight_and_resolve_without_rejection(
     assert result["open_after_stop"] == 0
 
 
+def _start_quoting_node(sim: PolymarketSimulatorProcess, tmp_path: Path) -> subprocess.Popen:
+    """A node that quotes and prints READY, then runs until it is frozen or killed."""
+    info = tmp_path / "sim.json"
+    info.write_text(json.dumps(sim.info))
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "tests.integration.polymarket_node_driver",
+            "--info", str(info), "--logs", str(tmp_path), "--scenario", "dead_man",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
 def test_heartbeats_lapse_when_the_process_freezes_and_the_venue_cancels(tmp_path: Path) -> None:
     with PolymarketSimulatorProcess.start(
         tmp_path, "--updates-per-s", "0", "--heartbeat-timeout-s", "3"
     ) as sim:
-        info = tmp_path / "sim.json"
-        info.write_text(json.dumps(sim.info))
-        node = subprocess.Popen(
-            [
-                sys.executable, "-m", "tests.integration.polymarket_node_driver",
-                "--info", str(info), "--logs", str(tmp_path), "--scenario", "dead_man",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=ENV,
-            cwd=ROOT,
-        )  # fmt: skip
+        node = _start_quoting_node(sim, tmp_path)
         try:
             assert node.stdout.readline().strip() == "READY"
             address = ADDRESS
@@ -124,18 +129,7 @@ def test_restart_adopts_resting_quotes_instead_of_duplicating(tmp_path: Path) ->
     with PolymarketSimulatorProcess.start(
         tmp_path, "--updates-per-s", "0", "--heartbeat-timeout-s", "60"
     ) as sim:
-        info = tmp_path / "sim.json"
-        info.write_text(json.dumps(sim.info))
-        first = subprocess.Popen(
-            [
-                sys.executable, "-m", "tests.integration.polymarket_node_driver",
-                "--info", str(info), "--logs", str(tmp_path), "--scenario", "dead_man",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=ENV,
-            cwd=ROOT,
-        )  # fmt: skip
+        first = _start_quoting_node(sim, tmp_path)
         try:
             assert first.stdout.readline().strip() == "READY"
             resting = _live_orders(sim, ADDRESS)

@@ -59,7 +59,7 @@ def serve(port_file: Path) -> None:
     asyncio.run(main())
 
 
-async def bench_ccxt(base: str, n: int) -> list[float]:
+async def bench_ccxt(base: str, n: int, pace_s: float) -> list[float]:
     import ccxt.async_support as ccxt
 
     exchange = ccxt.gate({"apiKey": "key", "secret": "secret", "enableRateLimit": False})
@@ -68,12 +68,12 @@ async def bench_ccxt(base: str, n: int) -> list[float]:
             exchange.urls["api"][access][key] = f"{base}/api/v4"
     try:
         order = {"settle": "usdt", **ORDER}
-        return await _timed(n, lambda: exchange.privateFuturesPostSettleOrders(order))
+        return await _timed(n, pace_s, lambda: exchange.privateFuturesPostSettleOrders(order))
     finally:
         await exchange.close()
 
 
-async def bench_aiohttp(base: str, n: int) -> list[float]:
+async def bench_aiohttp(base: str, n: int, pace_s: float) -> list[float]:
     import aiohttp
 
     from adapters.gate.signing import rest_headers
@@ -87,10 +87,10 @@ async def bench_aiohttp(base: str, n: int) -> list[float]:
             async with session.post(base + path, data=body, headers=headers) as response:
                 return await response.json()
 
-        return await _timed(n, send)
+        return await _timed(n, pace_s, send)
 
 
-async def bench_nautilus(base: str, n: int) -> list[float]:
+async def bench_nautilus(base: str, n: int, pace_s: float) -> list[float]:
     from nautilus_trader.core.nautilus_pyo3 import HttpClient
     from nautilus_trader.core.nautilus_pyo3 import HttpMethod
 
@@ -105,10 +105,10 @@ async def bench_nautilus(base: str, n: int) -> list[float]:
         response = await client.request(HttpMethod.POST, base + path, headers=headers, body=body)
         return json.loads(response.body)
 
-    return await _timed(n, send)
+    return await _timed(n, pace_s, send)
 
 
-async def bench_order_path(base: str, n: int) -> list[float]:
+async def bench_order_path(base: str, n: int, pace_s: float) -> list[float]:
     from adapters.gate.http import GateHttpClient
 
     # The rate bucket is widened: this measures the transport, not Gate's limits.
@@ -117,21 +117,18 @@ async def bench_order_path(base: str, n: int) -> list[float]:
     await client.connect_orders()
     path = "/futures/usdt/orders"
     try:
-        return await _timed(n, lambda: client.send_order("POST", path, body=ORDER))
+        return await _timed(n, pace_s, lambda: client.send_order("POST", path, body=ORDER))
     finally:
         await client.close()
 
 
-PACE_S = 0.0
-
-
-async def _timed(n: int, send) -> list[float]:
+async def _timed(n: int, pace_s: float, send) -> list[float]:
     for _ in range(50):  # warm up connections and code paths
         await send()
     samples = []
     for _ in range(n):
-        if PACE_S:
-            await asyncio.sleep(PACE_S)
+        if pace_s:
+            await asyncio.sleep(pace_s)
         started = time.perf_counter_ns()
         reply = await send()
         samples.append((time.perf_counter_ns() - started) / 1000)
@@ -154,8 +151,6 @@ def main() -> None:
         serve(args.serve)
         return
 
-    global PACE_S
-    PACE_S = args.pace_ms / 1000
     port_file = Path(f"/tmp/gate-rest-bench-{time.time_ns()}.port")
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)])
     try:
@@ -170,7 +165,7 @@ def main() -> None:
             ("http1", bench_order_path),
         )
         for name, bench in benches:
-            p50, p99 = _stats(uvloop.run(bench(base, args.requests)))
+            p50, p99 = _stats(uvloop.run(bench(base, args.requests, args.pace_ms / 1000)))
             print(f"{name:9s} p50 {p50:8.0f} us   p99 {p99:8.0f} us")
             result[f"{name}_p50_us"] = round(p50)
             result[f"{name}_p99_us"] = round(p99)

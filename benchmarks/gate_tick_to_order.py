@@ -456,12 +456,14 @@ def breakdown(pairs: list, stamps: dict[str, list]) -> dict[str, list[float]]:
     return out
 
 
-def calibrate_http(sim, n: int = 300) -> dict[str, list[float]]:
+def calibrate_http(sim, pace_s: float, n: int = 300) -> dict[str, list[float]]:
     """
     Floors for the `arrival` stage, from this process: client stamp -> simulator arrival of a
     PUT on a kept-alive connection, with http.client (about the least a client can do) and with
     an aiohttp session, on the loop the node uses. Stamped before the client call, so they
-    include that client's own work, as `arrival` includes signing and the socket write.
+    include that client's own work, as `arrival` includes signing and the socket write. The
+    http.client series is also sent `pace_s` apart: the simulator then idles between requests as
+    it does between moves, and its wake-up is part of every `arrival`.
     """
     import http.client
     from urllib.parse import urlsplit
@@ -477,18 +479,20 @@ def calibrate_http(sim, n: int = 300) -> dict[str, list[float]]:
     def collect(name: str, since: int, sent: list[int]) -> None:
         arrived = [r["t_ns"] for r in sim.control.get("requests", since_ns=since)]
         if len(arrived) == len(sent):
-            out[name] = [(a - t) / 1e3 for a, t in zip(arrived, sent, strict=True)][n // 10 :]
+            out[name] = [(a - t) / 1e3 for a, t in zip(arrived, sent, strict=True)][10:]
 
-    since, sent = time.time_ns(), []
-    conn = http.client.HTTPConnection(url.hostname, url.port)
-    try:
-        for _ in range(n):
-            sent.append(time.time_ns())
-            conn.request("PUT", path, body, headers)
-            conn.getresponse().read()
-    finally:
-        conn.close()
-    collect("http.client", since, sent)
+    for name, gap_s, count in (("http.client", 0.0, n), ("http.client paced", pace_s, n // 3)):
+        since, sent = time.time_ns(), []
+        conn = http.client.HTTPConnection(url.hostname, url.port)
+        try:
+            for _ in range(count):
+                time.sleep(gap_s)
+                sent.append(time.time_ns())
+                conn.request("PUT", path, body, headers)
+                conn.getresponse().read()
+        finally:
+            conn.close()
+        collect(name, since, sent)
 
     async def with_aiohttp() -> list[int]:
         stamps = []
@@ -532,7 +536,7 @@ def tick_to_order(args: argparse.Namespace) -> dict:
             f"node ({args.loop} loop) quoting after {time.monotonic() - started:.1f} s", flush=True
         )
         time.sleep(0.5)
-        floors = calibrate_http(sim)
+        floors = calibrate_http(sim, args.pace_ms / 1000)
         since = time.time_ns()
         moves_started = time.monotonic()
         marks = drive_moves(sim.control, args.moves, args.pace_ms / 1000)
@@ -648,7 +652,9 @@ def main() -> None:
             f"sockets, Rust WS client and simulator (recv + arrival): {1 - client / total:.0%}"
         )
     for name, values in result["floors"].items():
-        print(_row("arrival", values) + f"   floor: {name} PUT from the benchmark process")
+        gap = f", {args.pace_ms:g} ms apart" if name.endswith("paced") else ", back to back"
+        client = name.removesuffix(" paced")
+        print(_row("arrival", values) + f"   floor: {client} PUT from the benchmark process{gap}")
     if args.profile:
         print(f"node profile: {result['workdir']}/node.prof")
     print(

@@ -8,6 +8,7 @@ timeouts, dropped and expired connections, TLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import ssl
@@ -305,7 +306,7 @@ async def test_connections_the_server_closes_while_idle_are_replaced() -> None:
     try:
         await client.connect()
         assert (await client.send("GET", "/echo")).status == 200
-        await asyncio.sleep(0.3)  # the server closes the idle connection; a new one is opened
+        await asyncio.sleep(0.5)  # the server closes the idle connection; a new one is opened
         assert (await client.send("GET", "/echo")).status == 200
         assert len(set(stand_in.peers)) == 2
     finally:
@@ -317,7 +318,7 @@ async def test_idle_connections_are_retired_before_the_server_would(venue, clien
     stand_in, base = venue
     client = await client_factory(base, connections=1, idle_timeout_s=0.05)
     assert (await client.send("GET", "/echo")).status == 200
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     assert (await client.send("GET", "/echo")).status == 200
     assert len(set(stand_in.peers)) == 2
 
@@ -400,7 +401,8 @@ async def test_a_server_dropping_every_connection_does_not_make_the_pool_spin() 
     port = server.sockets[0].getsockname()[1]
     client = Http1Client(f"http://127.0.0.1:{port}", connections=2)
     try:
-        await client.connect()
+        with contextlib.suppress(HttpTransportError):  # the drop may beat the connect
+            await client.connect()
         await asyncio.sleep(0.5)
         # Two slots, each replaced at most every 0.1 s: never a connection storm.
         assert 2 <= accepted <= 2 * 7

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -341,3 +343,52 @@ class SimulatorProcessBase:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class MarketLoop:
+    """The background task of a scripted market: `step()` every scripted script
+    `updates_per_s` times a second unless paused. Subclasses set `scripts` (objects with a
+    `step()`) and call `MarketLoop.__init__`."""
+
+    scripts: dict[str, Any]
+
+    def __init__(self, updates_per_s: float) -> None:
+        self.updates_per_s = updates_per_s
+        self.paused = False
+        self.steps = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def step(self) -> None:
+        for script in self.scripts.values():
+            script.step()
+        self.steps += 1
+
+    def start(self) -> None:
+        if self.updates_per_s > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        interval = 1.0 / self.updates_per_s
+        while True:
+            await asyncio.sleep(interval)
+            if not self.paused:
+                try:
+                    self.step()
+                except Exception:
+                    # Keep the market alive: one bad step must not freeze every later test.
+                    logging.getLogger(type(self).__module__).exception(
+                        "scripted market step failed"
+                    )

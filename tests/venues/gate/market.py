@@ -11,9 +11,6 @@ few level sizes change. Tests script exact moves with `move_to`, `trade`, `pause
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import random
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -21,12 +18,12 @@ from decimal import Decimal
 from typing import Any
 from typing import Protocol
 
+from tests.venues.common import MarketLoop
 from tests.venues.gate.book import ASK
 from tests.venues.gate.book import BID
 from tests.venues.gate.book import MakerFill
 from tests.venues.gate.book import OrderBook
 
-log = logging.getLogger(__name__)
 Dispatcher = Callable[[Callable[[], Any]], Any]
 
 
@@ -126,7 +123,7 @@ class ContractScript:
             self.exchange.flush(self.contract)
 
 
-class ScriptedMarket:
+class ScriptedMarket(MarketLoop):
     """All contracts' scripts plus the background task. Methods are safe to call from any thread."""
 
     def __init__(
@@ -139,13 +136,10 @@ class ScriptedMarket:
         default_contract: str = "BTC_USDT",
     ) -> None:
         self.exchange = exchange
-        self.updates_per_s = updates_per_s
+        super().__init__(updates_per_s)
         self.default_contract = default_contract
         self.scripts = {c: ContractScript(exchange, c, seed, depth) for c in exchange.specs}
-        self.paused = False
-        self.steps = 0
         self.dispatch: Dispatcher = _direct  # the server swaps in a loop-thread dispatcher
-        self._task: asyncio.Task[None] | None = None
 
     def _script(self, contract: str | None) -> ContractScript:
         return self.scripts[contract or self.default_contract]
@@ -170,36 +164,3 @@ class ScriptedMarket:
         """The scripted best bid/ask (the crowd's touch, ignoring our orders)."""
         script = self._script(contract)
         return script.bid, script.ask
-
-    def pause(self) -> None:
-        self.paused = True
-
-    def resume(self) -> None:
-        self.paused = False
-
-    def step(self) -> None:
-        for script in self.scripts.values():
-            script.step()
-        self.steps += 1
-
-    def start(self) -> None:
-        if self.updates_per_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        interval = 1.0 / self.updates_per_s
-        while True:
-            await asyncio.sleep(interval)
-            if not self.paused:
-                try:
-                    self.step()
-                except Exception:
-                    # Keep the market alive: one bad step must not freeze every later test.
-                    log.exception("scripted market step failed")

@@ -9,9 +9,6 @@ or a few level sizes change. Tests script exact moves with `move_to`, `trade`, `
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import random
 from collections.abc import Callable
 from decimal import ROUND_CEILING
@@ -19,12 +16,12 @@ from decimal import ROUND_FLOOR
 from decimal import Decimal
 from typing import Any
 
+from tests.venues.common import MarketLoop
 from tests.venues.polymarket.exchange import Exchange
 from tests.venues.polymarket.models import ASK
 from tests.venues.polymarket.models import BID
 from tests.venues.polymarket.models import Order
 
-log = logging.getLogger(__name__)
 Dispatcher = Callable[[Callable[[], Any]], Any]
 MIN_LEVEL_SIZE, MAX_LEVEL_SIZE = 20, 2000
 MIN_TAKE, MAX_TAKE = 5, 150
@@ -123,19 +120,16 @@ class MarketScript:
             self.exchange.flush(self.condition_id)
 
 
-class ScriptedMarket:
+class ScriptedMarket(MarketLoop):
     """All markets' scripts plus the background task. Methods are safe to call from any thread."""
 
     def __init__(
         self, exchange: Exchange, *, seed: int = 0, updates_per_s: float = 10.0, depth: int = 10
     ) -> None:
         self.exchange = exchange
-        self.updates_per_s = updates_per_s
+        super().__init__(updates_per_s)
         self.scripts = {cid: MarketScript(exchange, cid, seed, depth) for cid in exchange.markets}
-        self.paused = False
-        self.steps = 0
         self.dispatch: Dispatcher = _direct  # the server swaps in a loop-thread dispatcher
-        self._task: asyncio.Task[None] | None = None
 
     def _script(self, condition_id: str | None) -> MarketScript:
         return self.scripts[condition_id or next(iter(self.scripts))]
@@ -165,36 +159,3 @@ class ScriptedMarket:
         """The scripted YES best bid/ask (the crowd's touch, ignoring users' orders)."""
         script = self._script(market)
         return script.bid, script.ask
-
-    def pause(self) -> None:
-        self.paused = True
-
-    def resume(self) -> None:
-        self.paused = False
-
-    def step(self) -> None:
-        for script in self.scripts.values():
-            script.step()
-        self.steps += 1
-
-    def start(self) -> None:
-        if self.updates_per_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        interval = 1.0 / self.updates_per_s
-        while True:
-            await asyncio.sleep(interval)
-            if not self.paused:
-                try:
-                    self.step()
-                except Exception:
-                    # Keep the market alive: one bad step must not freeze every later test.
-                    log.exception("scripted market step failed")

@@ -41,6 +41,7 @@ from backtests.config import RunConfig
 from backtests.schema import ConfigError
 from backtests.schema import key_error
 from live.config import LiveSection
+from live.dispatch import install_direct_dispatch
 from live.logs import logging_config
 from live.paper import SandboxLiveExecClientFactory
 from live.paper import paper_exec_config
@@ -310,8 +311,15 @@ def gate_node_config(
 
 
 def build_node(
-    config: TradingNodeConfig, loop: asyncio.AbstractEventLoop | None = None
+    config: TradingNodeConfig,
+    loop: asyncio.AbstractEventLoop | None = None,
+    *,
+    direct_dispatch: bool = True,
 ) -> TradingNode:
+    """
+    A built node; call on the thread that will run its loop. `direct_dispatch` hands market data
+    and order commands through nautilus' engines in the sender's call (`live/dispatch.py`).
+    """
     node = TradingNode(config=config, loop=loop)
     for entry in VENUES.values():
         if entry.client_name in config.data_clients:
@@ -319,6 +327,8 @@ def build_node(
             node.add_data_client_factory(entry.client_name, data_factory)
             node.add_exec_client_factory(entry.client_name, exec_factory)
     node.build()
+    if direct_dispatch:
+        install_direct_dispatch(node.kernel)
     return node
 
 

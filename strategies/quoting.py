@@ -360,7 +360,11 @@ class QuotingStrategy(Strategy):
     # -- quoting -------------------------------------------------------------------------------
 
     def _requote(self, now: int) -> None:
-        inventory = self._net_inventory()
+        # Read once per requote: the portfolio works each one out afresh.
+        positions = {iid: self._position(iid) for iid in self._quoted_ids()}
+        inventory = positions[self._iid]
+        if self._complement is not None:
+            inventory -= positions[self._complement.id]
         ladder = build_ladder(
             self._fair,
             math.sqrt(self._variance),
@@ -370,16 +374,15 @@ class QuotingStrategy(Strategy):
             self._spec,
             self._params,
         )
-        for instrument_id, targets in self._targets(ladder).items():
+        for instrument_id, targets in self._targets(ladder, positions).items():
             live, orders = self._live_orders(instrument_id)
             plan = diff_quotes(targets, live, self._tolerance, self.config.capabilities.can_amend)
             if plan.empty:
                 continue
-            position = self._position(instrument_id)
             plan = cap_exposure(
                 plan,
                 live,
-                position,
+                positions[instrument_id],
                 self.config.max_position,
                 size_step=self._spec.size_step,
                 min_size=self._spec.min_size,
@@ -391,19 +394,23 @@ class QuotingStrategy(Strategy):
         self._dirty = False
         self._next_requote_ns = now + self._requote_interval_ns
 
-    def _targets(self, ladder: Ladder) -> dict[InstrumentId, list[Target]]:
+    def _targets(
+        self, ladder: Ladder, positions: dict[InstrumentId, float]
+    ) -> dict[InstrumentId, list[Target]]:
         if self._complement is None:
             targets = [Target(BUY, q.price, q.size) for q in ladder.bids]
             targets += [Target(SELL, q.price, q.size) for q in ladder.asks]
             return {self._iid: targets}
-        return self._binary_targets(ladder)
+        return self._binary_targets(ladder, positions)
 
-    def _binary_targets(self, ladder: Ladder) -> dict[InstrumentId, list[Target]]:
+    def _binary_targets(
+        self, ladder: Ladder, positions: dict[InstrumentId, float]
+    ) -> dict[InstrumentId, list[Target]]:
         # A YES bid at p is a YES buy, or a sale of held NO at 1 - p; a YES ask at p is a sale of
         # held YES, or a NO buy at 1 - p. Selling what is held first frees capital.
         digits = self._instrument.price_precision
-        yes_free = max(self._position(self._iid), 0.0)
-        no_free = max(self._position(self._complement.id), 0.0)
+        yes_free = max(positions[self._iid], 0.0)
+        no_free = max(positions[self._complement.id], 0.0)
         yes: list[Target] = []
         no: list[Target] = []
         for quote in ladder.bids:
@@ -492,12 +499,6 @@ class QuotingStrategy(Strategy):
 
     def _position(self, instrument_id: InstrumentId) -> float:
         return float(self.portfolio.net_position(instrument_id))
-
-    def _net_inventory(self) -> float:
-        inventory = self._position(self._iid)
-        if self._complement is not None:
-            inventory -= self._position(self._complement.id)
-        return inventory
 
     def _find_complement(self, instrument: Instrument) -> Instrument | None:
         if not isinstance(instrument, BinaryOption):

@@ -35,6 +35,8 @@ from typing import Self
 from typing import TypeVar
 
 from aiohttp import web
+from aiohttp import web_protocol
+from aiohttp import web_server
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,31 @@ FAULT_KINDS = ("429", "5xx", "slow")
 
 
 # ---- server lifecycle ------------------------------------------------------------------------
+
+
+class _ReadStampedRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's HTTP protocol, noting when bytes were last read off the socket (`read_ns`).
+
+    A venue's gateway stamps a request when it reaches it (Gate's `X-In-Time`), before any of its
+    own parsing; by the time an aiohttp middleware runs, the simulator has also parsed the request
+    and woken a handler task. Requests are not pipelined by the clients we test, so the last read
+    before a request's handler ran is the one that carried it.
+    """
+
+    read_ns = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.read_ns = time.time_ns()
+        super().data_received(data)
+
+
+# aiohttp builds each connection's protocol from this module-level name; there is no hook for it.
+web_server.RequestHandler = _ReadStampedRequestHandler  # type: ignore[misc]
+
+
+def arrival_ns(request: web.Request) -> int:
+    """When `request`'s bytes reached the simulator's socket read (time.time_ns())."""
+    return getattr(request.protocol, "read_ns", 0) or time.time_ns()
 
 
 class SimulatorServer:

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from tests.venues.common import arrival_ns
 from tests.venues.gate import render
 from tests.venues.gate.auth import AuthFailure
 from tests.venues.gate.auth import verify_rest
@@ -37,7 +38,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class RequestRecord:
-    t_ns: int  # arrival, time.time_ns()
+    t_ns: int  # arrival at the socket read, time.time_ns()
+    handled_ns: int  # when the simulator's middleware got to it (after its own HTTP parsing)
     method: str
     path: str  # as received, including /api/v4
     query: str
@@ -117,10 +119,13 @@ class RestApi:
         raw_path = request.raw_path.split("?", 1)[0]
         if not raw_path.startswith(PREFIX):
             return await handler(request)
-        t_ns = time.time_ns()
+        handled_ns = time.time_ns()
+        t_ns = arrival_ns(request)
         raw_query = request.raw_path.split("?", 1)[1] if "?" in request.raw_path else ""
         self.requests.append(
-            RequestRecord(t_ns, request.method, raw_path, raw_query, request.headers.get("KEY"))
+            RequestRecord(
+                t_ns, handled_ns, request.method, raw_path, raw_query, request.headers.get("KEY")
+            )
         )
         rel = raw_path[len(PREFIX) :]
         fault = self.faults.take_rest(request.method, rel)

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.venues.common import FaultPlan
+from tests.venues.common import arrival_ns
 from tests.venues.polymarket import render
 from tests.venues.polymarket.auth import KeyRegistry
 from tests.venues.polymarket.exchange import Exchange
@@ -54,7 +55,7 @@ UNPROTECTED_PREFIXES = ("/_sim", "/ws/")
 
 @dataclass(frozen=True)
 class RequestRecord:
-    t_ns: int  # arrival, time.time_ns()
+    t_ns: int  # arrival at the socket read, time.time_ns()
     method: str
     path: str
     query: str
@@ -134,7 +135,11 @@ class RestApi:
         query = request.raw_path.split("?", 1)[1] if "?" in request.raw_path else ""
         self.requests.append(
             RequestRecord(
-                time.time_ns(), request.method, path, query, request.headers.get("POLY_API_KEY")
+                arrival_ns(request),
+                request.method,
+                path,
+                query,
+                request.headers.get("POLY_API_KEY"),
             )
         )
         fault = self.faults.take_rest(request.method, path)

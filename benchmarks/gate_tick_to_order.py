@@ -8,9 +8,11 @@ Tick to order: the local Gate simulator (own process, background market off) and
 requoting on every half-tick move of the mid, no minimum interval) talk over 127.0.0.1. This process
 moves the crowd's touch by 1-2 ticks every `--pace-ms` through the control API; each move is one
 `futures.order_book_update` frame, and the strategy answers with one amend per side. The simulator
-stamps every book frame just before the socket write and every REST request on arrival (both
-`time.time_ns()` in the simulator), so the latency of a requote is the arrival of the first order
-request after a move's frame minus that frame's send time. The first `--warmup` are dropped.
+stamps every book frame just before the socket write and every REST request when its bytes are
+read off the socket, as Gate's gateway stamps `X-In-Time` (both `time.time_ns()` in the simulator),
+so the latency of a requote is the arrival of the first order request after a move's frame minus
+that frame's send time. The first `--warmup` are dropped. The `handled` row measures to the
+simulator's request handler instead, which adds the simulator's own HTTP parsing and task wake-up.
 
 The node process stamps, with the same wall clock, a frame's arrival in the data client's handler,
 the engines' hand-overs, the exec client's `modify_order` and its direct order path, so the latency
@@ -188,22 +190,41 @@ def messages_per_s(n_frames: int, repeats: int = 3) -> tuple[float, list[float],
 # Stages of the node's path, in order: (stamp name, what happened just before it).
 STAGES = (
     ("recv", "simulator write -> WS handler entry (socket, Rust client, loop wake-up)"),
-    ("parsed", "decode_frame + GateBookSync + parse_book_update (to LiveDataEngine.process)"),
-    ("strategy", "data-engine queue hop, DataEngine, cache book, to on_order_book_deltas"),
+    ("parsed", "decode_frame + GateBookSync + parse_book_update (to the DataEngine endpoint)"),
+    ("strategy", "(queue hop,) DataEngine, cache book, to on_order_book_deltas"),
     ("execute", "strategy: fair value, ladder, diff against the resting orders"),
     ("risk", "Strategy.modify_order: command, OrderPendingUpdate event, cache (to RiskEngine)"),
-    ("exec", "risk-engine queue hop + pre-trade checks (to LiveExecutionEngine.execute)"),
-    ("modify", "exec-engine queue hop, ExecEngine, to the exec client's modify_order"),
+    ("exec", "(queue hop,) risk engine's pre-trade checks (to the ExecEngine endpoint)"),
+    ("modify", "(queue hop,) ExecEngine, to the exec client's modify_order"),
     ("send", "exec client: cache look-up, request body, rate bucket (to the direct order path)"),
-    ("arrival", "signing, keep-alive socket write, loopback, simulator's parser and middleware"),
+    ("arrival", "signing, keep-alive socket write, loopback, simulator's socket read"),
 )
+
+
+def _stamp_endpoints(node, stamps: dict[str, list]) -> None:
+    """Stamp the engines' data and command endpoints, queued or direct, once built."""
+    kernel = node.kernel
+    for name, endpoint, handler in (
+        ("parsed", "DataEngine.process", kernel.data_engine.process),
+        ("risk", "RiskEngine.execute", kernel.risk_engine.execute),
+        ("exec", "ExecEngine.execute", kernel.exec_engine.execute),
+    ):
+        kernel.msgbus.deregister(endpoint, handler)
+        kernel.msgbus.register(endpoint, _stamped_call(stamps[name], handler))
+
+
+def _stamped_call(stamps: list, handler):
+    now = time.time_ns
+
+    def stamped(message) -> None:
+        stamps.append(now())
+        handler(message)
+
+    return stamped
 
 
 def _instrument_node(stamps: dict[str, list]) -> None:
     """Wall-clock stamps along the node's tick-to-order path (thin wrappers, a few µs in all)."""
-    from nautilus_trader.live.data_engine import LiveDataEngine
-    from nautilus_trader.live.execution_engine import LiveExecutionEngine
-    from nautilus_trader.live.risk_engine import LiveRiskEngine
 
     from adapters.gate.book import GateBookSync
     from adapters.gate.data import GateDataClient
@@ -246,17 +267,6 @@ def _instrument_node(stamps: dict[str, list]) -> None:
             stamps["send"].append(now())
         return write_direct(self, method, path, *args)
 
-    def stamped(name: str, method):
-        def wrapper(self, message) -> None:
-            stamps[name].append(now())
-            method(self, message)
-
-        return wrapper
-
-    # Engines register these bound methods on the message bus when built: patch before build.
-    LiveDataEngine.process = stamped("parsed", LiveDataEngine.process)
-    LiveRiskEngine.execute = stamped("risk", LiveRiskEngine.execute)
-    LiveExecutionEngine.execute = stamped("exec", LiveExecutionEngine.execute)
     GateDataClient._on_message = stamped_on_message
     GateBookSync.on_update = stamped_on_update
     QuotingStrategy.on_order_book_deltas = stamped_on_deltas
@@ -299,7 +309,10 @@ async def _node(args: argparse.Namespace) -> None:
         dead_man_timeout_s=60,
         logging=LoggingConfig(log_level="WARNING"),
     )
-    node = build_node(config, loop=asyncio.get_running_loop())
+    node = build_node(
+        config, loop=asyncio.get_running_loop(), direct_dispatch=not args.queued_dispatch
+    )
+    _stamp_endpoints(node, stamps)
     node.run()
     profiler = None
     try:
@@ -526,6 +539,8 @@ def tick_to_order(args: argparse.Namespace) -> dict:
         ]  # fmt: skip
         if args.profile:
             command.append("--profile")
+        if args.queued_dispatch:
+            command.append("--queued-dispatch")
         for item in args.set or ():
             command += ["--set", item]
         with log.open("wb") as sink:
@@ -561,6 +576,7 @@ def tick_to_order(args: argparse.Namespace) -> dict:
     pairs, misses = match(marks, frames, requests)
     kept = pairs[args.warmup :]
     latencies = [(r["t_ns"] - f["t_ns"]) / 1e3 for f, r in kept]
+    handled = [(r["handled_ns"] - f["t_ns"]) / 1e3 for f, r in kept]
     methods: dict[str, int] = {}
     for _, r in kept:
         methods[r["method"]] = methods.get(r["method"], 0) + 1
@@ -577,6 +593,7 @@ def tick_to_order(args: argparse.Namespace) -> dict:
         "misses": misses,
         "methods": methods,
         "latencies": latencies,
+        "handled": handled,
         "parts": parts,
         "open_after_stop": open_after,
         "venue_position": position,
@@ -602,6 +619,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--profile", action="store_true", help="cProfile the node while moving")
+    parser.add_argument(
+        "--queued-dispatch",
+        action="store_true",
+        help="order commands through nautilus' engine queues (live/dispatch.py explains)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -637,8 +659,12 @@ def main() -> None:
         f"quotes open at the venue after stop: {result['open_after_stop']}, "
         f"venue position {result['venue_position']} (must be 0: nothing filled)"
     )
-    print("tick to order, µs (simulator frame write -> order request arrival):")
+    print("tick to order, µs (simulator frame write -> order request read off the socket):")
     print(_row("total", latencies))
+    print(
+        _row("handled", result["handled"])
+        + "   to the simulator's request handler instead (after its own HTTP parsing)"
+    )
     parts = result["parts"]
     if parts["recv"]:
         print(f"split at the node's stamps (same wall clock, {len(parts['recv'])} requotes), µs:")

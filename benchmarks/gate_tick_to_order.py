@@ -17,13 +17,19 @@ simulator's request handler instead, which adds the simulator's own HTTP parsing
 The node process stamps, with the same wall clock, a frame's arrival in the data client's handler,
 the engines' hand-overs, the exec client's `modify_order` and its direct order path, so the latency
 splits into: WS in (simulator write -> our handler), node (parse, book, engines, strategy, exec
-client) and HTTP out (signing, the keep-alive write, loopback, simulator's parser).
+client) and HTTP out (signing, the keep-alive write, loopback, the simulator's socket read). The
+node hands data and commands through nautilus' engines directly, as `live run` does
+(`live/dispatch.py`); `--queued-dispatch` measures nautilus' own engine queues instead.
 
 Throughput: `--frames` realistic `futures.order_book_update` frames (raw bytes, 5-20 levels each,
 consistent U/u after a snapshot) through `decode_frame` + `GateBookSync.on_update` +
 `parse_book_update` + `OrderBook(L2_MBP).apply_deltas`, in-process.
 
-The last line is one JSON object: p50_us, p99_us, requotes, messages_per_s.
+Floor: before the node starts, a zero-work reactor takes its place for `--floor-moves` moves (on
+each book frame it writes one ready-made request: no parsing, signing or decision), so the run also
+shows what this machine's loopback and process wake-ups cost on their own.
+
+The last line is one JSON object: p50_us, p99_us, requotes, messages_per_s, floor_p50_us.
 """
 
 from __future__ import annotations
@@ -350,6 +356,97 @@ def _override(item: str) -> tuple[str, object]:
         return key, text
 
 
+# -- the zero-work reactor: this machine's floor for the whole round trip -------------------------
+
+
+async def _reactor(args: argparse.Namespace) -> None:
+    """
+    The least a client can do in the node's place: on every BTC_USDT book frame, write one
+    ready-made order request on a kept-alive connection. Neither parsing, nor signing, nor a
+    decision: what is left is the two loopback hops and the wake-ups of the processes.
+    """
+    from urllib.parse import urlsplit
+
+    import aiohttp
+
+    workdir = Path(args.workdir)
+    url = urlsplit(args.base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    body = b'{"price":"26690.1"}'
+    request = (
+        f"PUT {ORDERS_PATH}/1 HTTP/1.1\r\nHost: {url.netloc}\r\nKEY: {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    marker = b'"channel":"futures.order_book_update","event":"update"'
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(args.ws, headers={"X-Gate-Size-Decimal": "1"}) as ws,
+    ):
+        await ws.send_json(
+            {
+                "time": int(time.time()),
+                "channel": "futures.order_book_update",
+                "event": "subscribe",
+                "payload": [CONTRACT, "20ms", "20"],
+            }
+        )
+        (workdir / "reactor-ready").write_text("1")
+        stop = workdir / "reactor-stop"
+
+        async def react() -> None:
+            async for message in ws:
+                data = message.data
+                if isinstance(data, str):
+                    data = data.encode()
+                if marker in data:
+                    writer.write(request)
+
+        async def discard_answers() -> None:
+            while await reader.read(65536):
+                pass
+
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(react()), loop.create_task(discard_answers())]
+        while not stop.exists():
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+    writer.close()
+
+
+def reactor_main(args: argparse.Namespace) -> None:
+    import uvloop
+
+    uvloop.run(_reactor(args))
+
+
+def reactor_floor(sim, workdir: Path, args: argparse.Namespace, moves: int) -> list[float]:
+    """Tick to order with the zero-work reactor in the node's place, paced as the node is."""
+    log = workdir / "reactor.log"
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--reactor", "--workdir", str(workdir),
+        "--base", sim.base_url, "--ws", sim.ws_url,
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        reactor = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=sink)
+    try:
+        _wait_for(workdir / "reactor-ready", reactor, 60, log)
+        time.sleep(0.3)
+        since = time.time_ns()
+        marks = drive_moves(sim.control, moves, args.pace_ms / 1000, seed=5)
+        time.sleep(0.3)
+        frames = sim.control.get("ws_sent", since_ns=since)
+        requests = sim.control.get("requests", since_ns=since)
+        (workdir / "reactor-stop").write_text("1")
+        reactor.wait(30)
+    finally:
+        if reactor.poll() is None:
+            reactor.kill()
+            reactor.wait()
+    pairs, _ = match(marks, frames, requests)
+    return [(r["t_ns"] - f["t_ns"]) / 1e3 for f, r in pairs[args.warmup :]]
+
+
 def node_main(args: argparse.Namespace) -> None:
     # nautilus' kernel installs uvloop's policy when imported (outside pytest), so a live node
     # runs on uvloop; `--loop asyncio` measures the standard loop instead.
@@ -532,6 +629,7 @@ def tick_to_order(args: argparse.Namespace) -> dict:
     node = None
     log = workdir / "node.log"
     try:
+        floor = reactor_floor(sim, workdir, args, args.floor_moves)
         command = [
             sys.executable, str(Path(__file__).resolve()), "--node",
             "--workdir", str(workdir), "--base", sim.base_url, "--rest", sim.rest_url,
@@ -599,6 +697,7 @@ def tick_to_order(args: argparse.Namespace) -> dict:
         "venue_position": position,
         "workdir": str(workdir),
         "floors": floors,
+        "floor": floor,
     }
 
 
@@ -630,7 +729,11 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="override a strategy config field (JSON value), e.g. --set log_events=false",
     )
+    parser.add_argument(
+        "--floor-moves", type=int, default=350, help="moves for the zero-work reactor's floor"
+    )
     parser.add_argument("--node", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reactor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--rest", help=argparse.SUPPRESS)
@@ -638,6 +741,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.node:
         node_main(args)
+        return
+    if args.reactor:
+        reactor_main(args)
         return
 
     rate, rates, mean_levels = messages_per_s(args.frames)
@@ -665,6 +771,11 @@ def main() -> None:
         _row("handled", result["handled"])
         + "   to the simulator's request handler instead (after its own HTTP parsing)"
     )
+    floor = result["floor"]
+    print(
+        _row("floor", floor)
+        + f"   zero-work reactor in the node's place ({len(floor)} moves): loopback and wake-ups"
+    )
     parts = result["parts"]
     if parts["recv"]:
         print(f"split at the node's stamps (same wall clock, {len(parts['recv'])} requotes), µs:")
@@ -690,6 +801,7 @@ def main() -> None:
                 "p99_us": round(_pct(latencies, 0.99), 1),
                 "requotes": len(latencies),
                 "messages_per_s": round(rate),
+                "floor_p50_us": round(_pct(floor, 0.5), 1),
             }
         )
     )

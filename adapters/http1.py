@@ -236,6 +236,11 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # uvloop holds a write back until the running callback returns unless the buffer is over
+        # the high-water mark: with the mark at 0 a request leaves in the write() call, not after
+        # the rest of the strategy's work in that callback (an amend waited for the next one).
+        # With TLS this is the raw socket's transport, under the TLS layer.
+        transport.set_write_buffer_limits(high=0)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
@@ -482,16 +487,20 @@ class Http1Client:
         """Open one connection and put it to work; the error when that failed (never raises)."""
         if self._tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
+        raw: asyncio.Transport | None = None
         try:
             async with asyncio.timeout(self._timeout_s):
-                _, connection = await self._loop.create_connection(
-                    lambda: _Connection(self),
-                    self._host,
-                    self._port,
-                    ssl=self._ssl,
-                    server_hostname=self._host if self._tls else None,
+                raw, connection = await self._loop.create_connection(
+                    lambda: _Connection(self), self._host, self._port
                 )
-        except (OSError, TimeoutError) as error:
+                if self._tls:
+                    # TLS over our own TCP transport, so its write limits apply underneath.
+                    connection.transport = await self._loop.start_tls(
+                        raw, connection, self._ssl, server_hostname=self._host
+                    )
+        except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
+            if raw is not None:
+                raw.abort()
             if not self._open and len(self._opening) <= 1:
                 # Nothing to send on and nothing on its way: fail now, not at each timeout.
                 failure = HttpTransportError(f"cannot connect to {self._origin}: {error!r}")

@@ -5,7 +5,9 @@ Tick-to-order latency of the live Gate path, and the data path's parse + book th
 
 Tick to order: the local Gate simulator (own process, background market off) and a nautilus
 `TradingNode` with our Gate clients and the quoting strategy (own process, one quote a side,
-requoting on every half-tick move of the mid, no minimum interval) talk over 127.0.0.1. This process
+requoting on every half-tick move of the mid, no minimum interval) talk over 127.0.0.1. The node is
+set up as `live run` sets it up: the supervisor (risk gate, kill switch, control socket, metrics) in
+front of the engines and every INFO line written as JSON. This process
 moves the crowd's touch by 1-2 ticks every `--pace-ms` through the control API; each move is one
 `futures.order_book_update` frame, and the strategy answers with one amend per side. The simulator
 stamps every book frame just before the socket write and every REST request when its bytes are
@@ -199,20 +201,20 @@ STAGES = (
     ("parsed", "decode_frame + GateBookSync + parse_book_update (to the DataEngine endpoint)"),
     ("strategy", "(queue hop,) DataEngine, cache book, to on_order_book_deltas"),
     ("execute", "strategy: fair value, ladder, diff against the resting orders"),
-    ("risk", "Strategy.modify_order: command, OrderPendingUpdate event, cache (to RiskEngine)"),
-    ("exec", "(queue hop,) risk engine's pre-trade checks (to the ExecEngine endpoint)"),
+    ("risk", "Strategy.modify_order: command, OrderPendingUpdate event, cache (to the risk gate)"),
+    ("exec", "our risk gate, (queue hop,) nautilus' pre-trade checks (to the ExecEngine endpoint)"),
     ("modify", "(queue hop,) ExecEngine, to the exec client's modify_order"),
     ("send", "exec client: cache look-up, request body, rate bucket (to the direct order path)"),
     ("arrival", "signing, keep-alive socket write, loopback, simulator's socket read"),
 )
 
 
-def _stamp_endpoints(node, stamps: dict[str, list]) -> None:
-    """Stamp the engines' data and command endpoints, queued or direct, once built."""
+def _stamp_endpoints(node, stamps: dict[str, list], risk_handler) -> None:
+    """Stamp the data, risk and execution endpoints (queued or direct, gated), once built."""
     kernel = node.kernel
     for name, endpoint, handler in (
         ("parsed", "DataEngine.process", kernel.data_engine.process),
-        ("risk", "RiskEngine.execute", kernel.risk_engine.execute),
+        ("risk", "RiskEngine.execute", risk_handler),
         ("exec", "ExecEngine.execute", kernel.exec_engine.execute),
     ):
         kernel.msgbus.deregister(endpoint, handler)
@@ -283,11 +285,12 @@ def _instrument_node(stamps: dict[str, list]) -> None:
 
 async def _node(args: argparse.Namespace) -> None:
     import msgspec
-    from nautilus_trader.common.config import LoggingConfig
 
     from backtests.config import load_config
+    from live.logs import logging_config
     from live.node import build_node
     from live.node import gate_node_config
+    from live.supervisor import install_supervisor
     from tests.venues.gate.process import SimControl
 
     workdir = Path(args.workdir)
@@ -296,8 +299,9 @@ async def _node(args: argparse.Namespace) -> None:
     control = SimControl(args.base)
     # One quote a side, requoted on every move of the mid by half a tick or more. The half-spread
     # (5 ticks) is wider than any move (2 ticks), so the post-only quotes are never crossed.
+    run_config = load_config(ROOT / "configs" / "mm.yaml")
     strategy = msgspec.structs.replace(
-        load_config(ROOT / "configs" / "mm.yaml").strategy,
+        run_config.strategy,
         levels=1,
         fair_value="mid",
         min_half_spread_ticks=5,
@@ -308,17 +312,29 @@ async def _node(args: argparse.Namespace) -> None:
     )
     overrides = dict(_override(item) for item in args.set or ())
     strategy = msgspec.structs.replace(strategy, **overrides)
+    # The risk gate's rates must be the engine's (gate_node_config throttles at 90/s): two amends
+    # every 30 ms stay under it.
+    risk = msgspec.structs.replace(
+        run_config.live.risk,
+        max_order_submit_rate="90/00:00:01",
+        max_order_modify_rate="90/00:00:01",
+    )
+    live = msgspec.structs.replace(run_config.live, risk=risk, metrics_port=0)
+    run_config = msgspec.structs.replace(run_config, strategy=strategy, live=live)
+    # As `live run` has it: every INFO line as JSON in the run directory, and the supervisor (risk
+    # gate, kill switch, control socket, metrics) in front of the engines.
     config = gate_node_config(
         strategy,
         rest_url=args.rest,
         ws_url=args.ws,
         dead_man_timeout_s=60,
-        logging=LoggingConfig(log_level="WARNING"),
+        logging=logging_config(workdir, "WARNING"),
     )
     node = build_node(
         config, loop=asyncio.get_running_loop(), direct_dispatch=not args.queued_dispatch
     )
-    _stamp_endpoints(node, stamps)
+    supervisor = install_supervisor(node, run_config, workdir / "state")
+    _stamp_endpoints(node, stamps, supervisor.gate.execute)
     node.run()
     profiler = None
     try:

@@ -61,7 +61,9 @@ class DirectDispatch:
         self._queued = getattr(engine, method)  # nautilus' path, for when the engine is not running
         self._loop = loop
         self._loop_thread = loop_thread
-        self._pending = 0  # hand-overs from other threads not yet run on the loop
+        # Messages handed to the loop and not yet handled; senders on several threads update it.
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self.direct = 0
         self.handed_over = 0
 
@@ -69,18 +71,21 @@ class DirectDispatch:
         if not self._engine.is_running:
             self._queued(message)
         elif threading.get_ident() != self._loop_thread:
-            self._pending += 1
-            self.handed_over += 1
+            with self._pending_lock:
+                self._pending += 1
+                self.handed_over += 1
             self._loop.call_soon_threadsafe(self._run_handed_over, message)
         elif self._pending:
-            self._pending += 1
+            with self._pending_lock:
+                self._pending += 1
             self._loop.call_soon(self._run_handed_over, message)
         else:
             self.direct += 1
             self._run(message)
 
     def _run_handed_over(self, message: Any) -> None:
-        self._pending -= 1
+        with self._pending_lock:
+            self._pending -= 1
         if self._engine.is_running:
             self._run(message)
         else:

@@ -450,6 +450,7 @@ def build_live_node(
     node.add_data_client_factory(entry.client_name, data_factory)
     node.add_exec_client_factory(entry.client_name, exec_factory)
     node.build()
+    install_direct_dispatch(node.kernel)  # before the risk gate, which forwards to it
     # Risk gate, kill switch, control endpoint and metrics.
     from live.supervisor import install_supervisor
 

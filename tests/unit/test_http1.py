@@ -477,3 +477,42 @@ async def test_https_with_a_verified_certificate(tmp_path: Path) -> None:
         await client.close()
         await untrusting.close()
         await runner.cleanup()
+
+
+def test_under_uvloop_a_request_leaves_within_the_send_call() -> None:
+    # uvloop holds a write back until the running callback returns, unless the transport's
+    # high-water mark is exceeded; an amend sent mid-requote would wait for the whole requote.
+    import socket
+    import threading
+
+    import uvloop
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    received = threading.Event()
+
+    def venue() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            if connection.recv(4096).startswith(b"PUT /orders/1 HTTP/1.1\r\n"):
+                received.set()
+            connection.recv(4096)  # until the client closes
+
+    thread = threading.Thread(target=venue, daemon=True)
+    thread.start()
+
+    async def requote() -> bool:
+        client = Http1Client(f"http://127.0.0.1:{port}", connections=1, timeout_s=5)
+        await client.connect()
+        try:
+            client.send("PUT", "/orders/1", b"", b'{"price":"1"}')
+            # Still inside this callback: the loop has not run since the send.
+            return received.wait(timeout=5)
+        finally:
+            await client.close()
+
+    try:
+        assert uvloop.run(requote())
+    finally:
+        listener.close()
+        thread.join(timeout=5)

@@ -7,7 +7,7 @@ Tick to order: the local Gate simulator (own process, background market off) and
 `TradingNode` with our Gate clients and the quoting strategy (own process, one quote a side,
 requoting on every half-tick move of the mid, no minimum interval) talk over 127.0.0.1. The node is
 set up as `live run` sets it up: the supervisor (risk gate, kill switch, control socket, metrics) in
-front of the engines and every INFO line written as JSON. This process
+front of the engines and every INFO line written as JSON (`--bare` leaves both out). This process
 moves the crowd's touch by 1-2 ticks every `--pace-ms` through the control API; each move is one
 `futures.order_book_update` frame, and the strategy answers with one amend per side. The simulator
 stamps every book frame just before the socket write and every REST request when its bytes are
@@ -285,6 +285,7 @@ def _instrument_node(stamps: dict[str, list]) -> None:
 
 async def _node(args: argparse.Namespace) -> None:
     import msgspec
+    from nautilus_trader.common.config import LoggingConfig
 
     from backtests.config import load_config
     from live.logs import logging_config
@@ -328,13 +329,18 @@ async def _node(args: argparse.Namespace) -> None:
         rest_url=args.rest,
         ws_url=args.ws,
         dead_man_timeout_s=60,
-        logging=logging_config(workdir, "WARNING"),
+        logging=(
+            LoggingConfig(log_level="WARNING") if args.bare else logging_config(workdir, "WARNING")
+        ),
     )
     node = build_node(
         config, loop=asyncio.get_running_loop(), direct_dispatch=not args.queued_dispatch
     )
-    supervisor = install_supervisor(node, run_config, workdir / "state")
-    _stamp_endpoints(node, stamps, supervisor.gate.execute)
+    if args.bare:
+        risk_endpoint = node.kernel.risk_engine.execute
+    else:
+        risk_endpoint = install_supervisor(node, run_config, workdir / "state").gate.execute
+    _stamp_endpoints(node, stamps, risk_endpoint)
     node.run()
     profiler = None
     try:
@@ -655,6 +661,8 @@ def tick_to_order(args: argparse.Namespace) -> dict:
             command.append("--profile")
         if args.queued_dispatch:
             command.append("--queued-dispatch")
+        if args.bare:
+            command.append("--bare")
         for item in args.set or ():
             command += ["--set", item]
         with log.open("wb") as sink:
@@ -734,6 +742,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--profile", action="store_true", help="cProfile the node while moving")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="without the supervisor (risk gate, metrics) and the JSON log, unlike live run",
+    )
     parser.add_argument(
         "--queued-dispatch",
         action="store_true",

@@ -408,26 +408,31 @@ class RiskGate:
             orders[order.client_order_id] = order
         for order in self._cache.orders_inflight():
             orders[order.client_order_id] = order
+        # Every command runs this: each side is summed first and each Exposure built once.
+        resting: dict[InstrumentId, list[float]] = {}  # instrument -> [buys, sells]
+        for order in orders.values():
+            if order.is_closed:
+                continue
+            sides = resting.get(order.instrument_id)
+            if sides is None:
+                sides = resting[order.instrument_id] = [0.0, 0.0]
+            sides[0 if _side(order.side) == _BUY else 1] += order.leaves_qty.as_double()
         instrument_ids = {order.instrument_id for order in orders.values()}
         instrument_ids |= {p.instrument_id for p in self._cache.positions_open()}
         instrument_ids |= set(command_prices)
         exposures: dict[str, Exposure] = {}
         for instrument_id in instrument_ids:
             instrument = self._cache.instrument(instrument_id)
+            buys, sells = resting.get(instrument_id, (0.0, 0.0))
             exposures[instrument_id.value] = Exposure(
                 position=float(self._portfolio.net_position(instrument_id)),
-                buys=0.0,
-                sells=0.0,
+                buys=buys,
+                sells=sells,
                 price=self._reference_price(instrument_id)
                 or command_prices.get(instrument_id)
                 or _order_price_of(orders, instrument_id),
                 multiplier=float(instrument.multiplier) if instrument is not None else 1.0,
             )
-        for order in orders.values():
-            if order.is_closed:
-                continue
-            key = order.instrument_id.value
-            exposures[key] = exposures[key].adding(_side(order.side), order.leaves_qty.as_double())
         return exposures
 
     def _reference_price(self, instrument_id: InstrumentId) -> float | None:

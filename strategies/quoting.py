@@ -15,6 +15,7 @@ import math
 from typing import Annotated
 from typing import Literal
 
+import msgspec
 from msgspec import Meta
 from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.config import StrategyConfig
@@ -27,6 +28,7 @@ from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.events import OrderCancelRejected
 from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderEvent
 from nautilus_trader.model.events import OrderExpired
@@ -58,6 +60,8 @@ from strategies.quotes import diff_quotes
 from strategies.quotes import split_batches
 
 _STALE_TIMER = "quotekit-stale-book"
+# What nautilus' Strategy logs as a warning itself (its `_warning_events`).
+_WARNED_EVENTS = (OrderDenied, OrderRejected, OrderCancelRejected, OrderModifyRejected)
 _DEFERRED_REQUOTE = "quotekit-deferred-requote"
 _NANOS_PER_MS = 1_000_000
 # Events after which the resting ladder no longer matches what the strategy last decided.
@@ -143,7 +147,13 @@ class QuotingStrategy(Strategy):
     """
 
     def __init__(self, config: QuotingConfig) -> None:
-        super().__init__(config)
+        # nautilus writes the event and command log lines before a command leaves, in the middle
+        # of the tick-to-order path; the strategy writes the same audit lines itself, and holds
+        # those of a requote until its commands are sent.
+        super().__init__(msgspec.structs.replace(config, log_events=False, log_commands=False))
+        self._audit_events = config.log_events
+        self._audit_commands = config.log_commands
+        self._held_audit: list[str] | None = None
         self._iid = config.instrument_id
         self._params = LadderParams(
             order_size=config.order_size,
@@ -211,6 +221,9 @@ class QuotingStrategy(Strategy):
         self.subscribe_trade_ticks(self._iid)
         # Back to ACTIVE after a halt: quote again now, not at the next price move.
         self.msgbus.subscribe(topic="events.risk", handler=self._on_trading_state)
+        if self._audit_events:
+            for topic in (f"events.order.{self.id}", f"events.position.{self.id}"):
+                self.msgbus.subscribe(topic=topic, handler=self._audit_event)
         check_every_ms = max(self.config.stale_book_ms // 2, 100)
         self.clock.set_timer(
             _STALE_TIMER,
@@ -252,6 +265,7 @@ class QuotingStrategy(Strategy):
         self.msgbus.unsubscribe(topic="events.risk", handler=self._on_trading_state)
         for instrument_id in self._quoted_ids():
             self.cancel_all_orders(instrument_id)
+            self._audit_command(f"CancelAll {instrument_id}")
 
     def on_reset(self) -> None:
         self._book = None
@@ -346,6 +360,30 @@ class QuotingStrategy(Strategy):
         if self._last_book_ns and event.ts_event - self._last_book_ns > self._stale_ns:
             self._pull_quotes("stale book")
 
+    # -- audit log -----------------------------------------------------------------------------
+
+    def _audit_event(self, event) -> None:
+        # On the bus, not in `on_event`: that one is not called once the strategy has stopped,
+        # and the cancels of a stop come in after. Rejections and denials nautilus logs itself,
+        # as warnings, except post-only rejections when told not to.
+        if isinstance(event, _WARNED_EVENTS) and not (
+            isinstance(event, OrderRejected)
+            and event.due_post_only
+            and not self.config.log_rejected_due_post_only_as_warning
+        ):
+            return
+        self._audit(f"<--[EVT] {event}")
+
+    def _audit_command(self, line: str) -> None:
+        if self._audit_commands:
+            self._audit(f"[CMD]--> {line}")
+
+    def _audit(self, line: str) -> None:
+        if self._held_audit is not None:
+            self._held_audit.append(line)
+        else:
+            self.log.info(line)
+
     # -- order events --------------------------------------------------------------------------
 
     def on_order_event(self, event: OrderEvent) -> None:
@@ -360,6 +398,15 @@ class QuotingStrategy(Strategy):
     # -- quoting -------------------------------------------------------------------------------
 
     def _requote(self, now: int) -> None:
+        self._held_audit = []
+        try:
+            self._send_requote(now)
+        finally:
+            held, self._held_audit = self._held_audit, None
+            for line in held:
+                self.log.info(line)
+
+    def _send_requote(self, now: int) -> None:
         # Read once per requote: the portfolio works each one out afresh.
         positions = {iid: self._position(iid) for iid in self._quoted_ids()}
         inventory = positions[self._iid]
@@ -446,14 +493,14 @@ class QuotingStrategy(Strategy):
                     self.cancel_order(batch[0])
                 else:
                     self.cancel_orders(batch)
+                self._audit_command(f"Cancel {', '.join(o.client_order_id.value for o in batch)}")
             self.cancels += len(to_cancel)
         for amend in plan.amends:
             order = orders[amend.key]
-            self.modify_order(
-                order,
-                quantity=instrument.make_qty(order.filled_qty.as_double() + amend.size),
-                price=instrument.make_price(amend.price),
-            )
+            quantity = instrument.make_qty(order.filled_qty.as_double() + amend.size)
+            price = instrument.make_price(amend.price)
+            self.modify_order(order, quantity=quantity, price=price)
+            self._audit_command(f"Modify {order.client_order_id} to {quantity} @ {price}")
             self.modifies += 1
         if plan.submits:
             new_orders = [
@@ -472,6 +519,8 @@ class QuotingStrategy(Strategy):
                     self.submit_order(batch[0])
                 else:
                     self.submit_order_list(self.order_factory.create_list(batch))
+                for order in batch:
+                    self._audit_command(f"Submit {order}")
             self.submits += len(new_orders)
 
     def _pull_quotes(self, reason: str) -> None:
@@ -487,6 +536,7 @@ class QuotingStrategy(Strategy):
             if open_count:
                 self.log.warning(f"Pulling {open_count} quotes on {instrument_id}: {reason}")
                 self.cancel_all_orders(instrument_id)
+                self._audit_command(f"CancelAll {instrument_id}")
                 self.cancels += open_count
 
     # -- helpers -------------------------------------------------------------------------------

@@ -346,7 +346,10 @@ class RiskGate:
         prices = {instrument_id: check.price for instrument_id, check in checks}
         ages = [age for i in prices if (age := self._data_age_ms(i)) is not None]
         tokens = {i.value for i in prices if isinstance(self._cache.instrument(i), BinaryOption)}
-        exposures = self._exposures(prices) if self._needs_exposure or tokens else {}
+        # The exposure limits and the naked-sell rule only weigh orders that add size: an amend
+        # that moves a price or shrinks an order (most requotes) needs no exposure at all.
+        grows = any(check.added > 0 for _, check in checks)
+        exposures = self._exposures(prices) if grows and (self._needs_exposure or tokens) else {}
         naked = naked_sell_breach([check for _, check in checks], exposures, tokens)
         if naked is not None:
             return naked

@@ -153,7 +153,8 @@ class QuotingStrategy(Strategy):
         super().__init__(msgspec.structs.replace(config, log_events=False, log_commands=False))
         self._audit_events = config.log_events
         self._audit_commands = config.log_commands
-        self._held_audit: list[str] | None = None
+        # (prefix, what) pairs: formatting an event is most of the cost of logging it.
+        self._held_audit: list[tuple[str, object]] | None = None
         self._iid = config.instrument_id
         self._params = LadderParams(
             order_size=config.order_size,
@@ -372,17 +373,17 @@ class QuotingStrategy(Strategy):
             and not self.config.log_rejected_due_post_only_as_warning
         ):
             return
-        self._audit(f"<--[EVT] {event}")
+        self._audit("<--[EVT] ", event)
 
     def _audit_command(self, line: str) -> None:
         if self._audit_commands:
-            self._audit(f"[CMD]--> {line}")
+            self._audit("[CMD]--> ", line)
 
-    def _audit(self, line: str) -> None:
+    def _audit(self, prefix: str, what: object) -> None:
         if self._held_audit is not None:
-            self._held_audit.append(line)
+            self._held_audit.append((prefix, what))
         else:
-            self.log.info(line)
+            self.log.info(f"{prefix}{what}")
 
     # -- order events --------------------------------------------------------------------------
 
@@ -403,8 +404,8 @@ class QuotingStrategy(Strategy):
             self._send_requote(now)
         finally:
             held, self._held_audit = self._held_audit, None
-            for line in held:
-                self.log.info(line)
+            for prefix, what in held:
+                self.log.info(f"{prefix}{what}")
 
     def _send_requote(self, now: int) -> None:
         # Read once per requote: the portfolio works each one out afresh.

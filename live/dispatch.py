@@ -64,8 +64,7 @@ class DirectDispatch:
         # Messages handed to the loop and not yet handled; senders on several threads update it.
         self._pending = 0
         self._pending_lock = threading.Lock()
-        self.direct = 0
-        self.handed_over = 0
+        self.direct = 0  # messages handled in the sender's call
 
     def __call__(self, message: Any) -> None:
         if not self._engine.is_running:
@@ -73,7 +72,6 @@ class DirectDispatch:
         elif threading.get_ident() != self._loop_thread:
             with self._pending_lock:
                 self._pending += 1
-                self.handed_over += 1
             self._loop.call_soon_threadsafe(self._run_handed_over, message)
         elif self._pending:
             with self._pending_lock:

@@ -55,13 +55,13 @@ from nautilus_trader.execution.messages import SubmitOrderList
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TradingState
-from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import BinaryOption
 from nautilus_trader.model.orders import Order
 
+from adapters.denial import deny_order
 from backtests.schema import ConfigError
 from live.config import RiskLimits
 from live.config import parse_rate
@@ -460,16 +460,7 @@ class RiskGate:
             return  # already denied (the only transition from INITIALIZED we may make)
         if not self._cache.order_exists(order.client_order_id):
             self._cache.add_order(order)
-        denied = OrderDenied(
-            trader_id=order.trader_id,
-            strategy_id=order.strategy_id,
-            instrument_id=order.instrument_id,
-            client_order_id=order.client_order_id,
-            reason=reason,
-            event_id=UUID4(),
-            ts_init=self._clock.timestamp_ns(),
-        )
-        self._msgbus.send(endpoint="ExecEngine.process", msg=denied)
+        deny_order(self._msgbus, self._clock, order, reason)
 
     def _reject_modify(self, command: ModifyOrder, reason: str) -> None:
         order = self._cache.order(command.client_order_id)

@@ -28,7 +28,6 @@ import msgspec
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
-from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -50,7 +49,6 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.enums import TimeInForce
-from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.identifiers import AccountId
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import ClientOrderId
@@ -61,6 +59,7 @@ from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
 from nautilus_trader.model.orders import Order
 
+from adapters.denial import deny_order
 from adapters.polymarket.amounts import limit_order_amounts
 from adapters.polymarket.auth import api_credentials
 from adapters.polymarket.config import PolymarketCredentials
@@ -675,16 +674,7 @@ class PolymarketExecutionClient(LiveExecutionClient):
 
     def _deny(self, order: Order, reason: str) -> None:
         self._log.warning(f"{order.client_order_id} denied: {reason}")
-        denied = OrderDenied(
-            trader_id=order.trader_id,
-            strategy_id=order.strategy_id,
-            instrument_id=order.instrument_id,
-            client_order_id=order.client_order_id,
-            reason=reason,
-            event_id=UUID4(),
-            ts_init=self._clock.timestamp_ns(),
-        )
-        self._msgbus.send(endpoint="ExecEngine.process", msg=denied)
+        deny_order(self._msgbus, self._clock, order, reason)
 
     def _reject(self, order: Order, message: str) -> None:
         self.generate_order_rejected(

@@ -94,17 +94,17 @@ class RecordingVenueClient(LiveExecutionClient):
 class Orders(Strategy):
     """Sends what the test asks for; nothing of its own."""
 
-    def limit(self, price: str, side: OrderSide = OrderSide.BUY):
-        order = self.order_factory.limit(
+    def limit(self, price: str):
+        return self.order_factory.limit(
             instrument_id=INSTRUMENT.id,
-            order_side=side,
+            order_side=OrderSide.BUY,
             quantity=INSTRUMENT.make_qty(0.01),
             price=INSTRUMENT.make_price(float(price)),
         )
-        return order
 
 
-async def _running_node(direct: bool, graceful: bool = False) -> tuple:
+def _built_node(direct: bool = True, graceful: bool = False) -> tuple:
+    """A built node trading INSTRUMENT through the recording client; not started."""
     loop = asyncio.get_running_loop()
     config = TradingNodeConfig(
         trader_id="DISPATCH-001",
@@ -120,8 +120,13 @@ async def _running_node(direct: bool, graceful: bool = False) -> tuple:
     kernel.exec_engine.register_client(client)
     strategy = Orders()
     node.trader.add_strategy(strategy)
-    runner = loop.create_task(node.run_async())
-    await _until(lambda: strategy.is_running and kernel.exec_engine.is_running, loop)
+    return node, client, strategy
+
+
+async def _running_node(direct: bool, graceful: bool = False) -> tuple:
+    node, client, strategy = _built_node(direct, graceful)
+    runner = asyncio.get_running_loop().create_task(node.run_async())
+    await _until(lambda: strategy.is_running and node.kernel.exec_engine.is_running)
     return node, client, strategy, runner
 
 
@@ -131,7 +136,7 @@ async def _stop(node, runner) -> None:
     runner.cancel()
 
 
-async def _until(condition: Callable[[], bool], loop, timeout_s: float = 20.0) -> None:
+async def _until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -147,7 +152,7 @@ async def scenario_commands_on_the_loop_thread_reach_the_client_in_the_senders_c
         # Through the RiskGate-free endpoint, the risk engine and the execution engine: no
         # loop iteration has passed.
         assert client.seen == [("submit", order.client_order_id.value, threading.get_ident())]
-        await _until(lambda: order.is_open, asyncio.get_running_loop())
+        await _until(lambda: order.is_open)
         strategy.modify_order(order, price=INSTRUMENT.make_price(10001.0))
         assert client.seen[-1][:2] == ("modify", order.client_order_id.value)
     finally:
@@ -174,13 +179,12 @@ async def scenario_queued_dispatch_waits_for_the_engine_queues() -> None:
         order = strategy.limit("10000")
         strategy.submit_order(order)
         assert client.seen == []  # nautilus' queues: a later loop iteration
-        await _until(lambda: len(client.seen) == 1, asyncio.get_running_loop())
+        await _until(lambda: len(client.seen) == 1)
     finally:
         await _stop(node, runner)
 
 
 async def scenario_commands_from_other_threads_run_on_the_loop_in_the_order_sent() -> None:
-    loop = asyncio.get_running_loop()
     node, client, strategy, runner = await _running_node(direct=True)
     try:
         orders = [strategy.limit(str(10000 + i)) for i in range(4)]
@@ -199,7 +203,7 @@ async def scenario_commands_from_other_threads_run_on_the_loop_in_the_order_sent
         assert sent.is_set() and client.seen == []
         strategy.submit_order(orders[2])
         assert client.seen == []  # queued behind the two handed over
-        await _until(lambda: len(client.seen) == 3, loop)
+        await _until(lambda: len(client.seen) == 3)
         strategy.submit_order(orders[3])  # nothing pending: straight through again
         assert [cid for _, cid, _ in client.seen] == [o.client_order_id.value for o in orders]
         assert {thread for _, _, thread in client.seen} == {threading.get_ident()}
@@ -219,33 +223,22 @@ async def scenario_a_failing_command_ends_the_node_as_nautilus_queue_would() -> 
         assert [cid for _, cid, _ in client.seen] == [bad.client_order_id.value]
         dispatch = node.kernel.exec_engine.execute
         assert isinstance(dispatch, DirectDispatch) and dispatch.direct == 1
-        await _until(lambda: not node.trader.is_running, asyncio.get_running_loop())
+        await _until(lambda: not node.trader.is_running)
     finally:
         await _stop(node, runner)
 
 
 async def scenario_before_the_engines_run_commands_take_nautilus_queue() -> None:
-    loop = asyncio.get_running_loop()
-    config = TradingNodeConfig(
-        trader_id="DISPATCH-002",
-        logging=LoggingConfig(log_level="ERROR"),
-        exec_engine=LiveExecEngineConfig(reconciliation=False),
-    )
-    node = build_node(config, loop=loop)
+    node, client, strategy = _built_node()
     kernel = node.kernel
-    kernel.cache.add_instrument(INSTRUMENT)
-    client = RecordingVenueClient(loop, kernel.msgbus, kernel.cache, kernel.clock)
-    kernel.exec_engine.register_client(client)
-    strategy = Orders()
-    node.trader.add_strategy(strategy)
     order = strategy.limit("10000")
     strategy.submit_order(order)
     await asyncio.sleep(0.05)
     assert client.seen == [] and kernel.risk_engine.cmd_qsize() == 1
-    runner = loop.create_task(node.run_async())
+    runner = asyncio.get_running_loop().create_task(node.run_async())
     try:
         # Once running, the queue drains through the engines as nautilus always did.
-        await _until(lambda: len(client.seen) == 1, loop)
+        await _until(lambda: len(client.seen) == 1)
         assert kernel.risk_engine.execute.direct == 0
     finally:
         await _stop(node, runner)

@@ -14,9 +14,10 @@ so the strategy, the risk checks and the clients already work that way.
 loop thread, calls the engine's own synchronous method (the Cython base class's, which handles the
 message at once) in the sender's call. Messages to one engine keep one order:
 
-- a message from another thread (nautilus' live clock runs timer callbacks, a strategy's time
-  alerts and the risk engine's throttle releases, on its own thread) is handed to the loop with
-  `call_soon_threadsafe` and handled there in turn;
+- a message from another thread (nautilus' live clock runs timer callbacks on its own thread: the
+  risk engine's throttle releases, and any actor timer not handed to the loop with
+  `strategies/timers.py`) is handed to the loop with `call_soon_threadsafe` and handled there in
+  turn;
 - a message sent on the loop thread while such hand-overs are still pending joins the end of the
   loop's ready queue behind them instead of overtaking them;
 - while the engine is not running (building, stopping, stopped) nautilus' queue is used, as before.

@@ -76,6 +76,7 @@ from live.risk import position_breach
 from live.risk import positions_differ
 from live.risk import reconciliation_breach
 from live.risk import stale_data_breach
+from strategies.timers import on_loop_thread
 
 DAILY_PNL_FILE = "daily_pnl.json"
 TICK = dt.timedelta(milliseconds=500)
@@ -181,12 +182,12 @@ class Supervisor(Actor):
             self.metrics_port = self.metrics.serve(host, port)
             self.log.info(f"Metrics at {self._metrics_url()}")
         self._loop.create_task(self._start_control()).add_done_callback(self._log_failure)
-        self.clock.set_timer(_TICK_TIMER, interval=TICK, callback=self._on_tick)
+        self.clock.set_timer(_TICK_TIMER, interval=TICK, callback=on_loop_thread(self._on_tick))
         if self._limits.reconciliation_check_s is not None:
             self.clock.set_timer(
                 _RECONCILE_TIMER,
                 interval=dt.timedelta(seconds=self._limits.reconciliation_check_s),
-                callback=self._on_reconcile_timer,
+                callback=on_loop_thread(self._on_reconcile_timer),
             )
         # `live kill` may have written the file while the node was connecting.
         if self.kill_switch.restore().halted:

@@ -58,6 +58,7 @@ from strategies.quotes import Tolerance
 from strategies.quotes import cap_exposure
 from strategies.quotes import diff_quotes
 from strategies.quotes import split_batches
+from strategies.timers import on_loop_thread
 
 _STALE_TIMER = "quotekit-stale-book"
 # What nautilus' Strategy logs as a warning itself (its `_warning_events`).
@@ -229,7 +230,7 @@ class QuotingStrategy(Strategy):
         self.clock.set_timer(
             _STALE_TIMER,
             interval=dt.timedelta(milliseconds=check_every_ms),
-            callback=self._on_stale_check,
+            callback=on_loop_thread(self._on_stale_check),
         )
 
     def _use_instrument(self, instrument: Instrument) -> None:
@@ -342,7 +343,9 @@ class QuotingStrategy(Strategy):
         self._deferred_count += 1
         self._deferred_alert = f"{_DEFERRED_REQUOTE}-{self._deferred_count}"
         self.clock.set_time_alert_ns(
-            self._deferred_alert, self._next_requote_ns, callback=self._on_deferred_requote
+            self._deferred_alert,
+            self._next_requote_ns,
+            callback=on_loop_thread(self._on_deferred_requote),
         )
 
     def _on_deferred_requote(self, event) -> None:

@@ -1,7 +1,8 @@
 """
 Order commands through a running TradingNode's risk and execution engines with direct dispatch
 (`live/dispatch.py`): in the sender's call on the loop thread, in order from other threads, and
-through nautilus' queues while the engines do not run.
+through nautilus' queues while the engines do not run; and the quoting strategy's timer callbacks
+on the loop thread, not the live clock's.
 
 The execution client is a small recording venue client: what is under test is how commands reach
 it, not what a venue does with them. nautilus runs one node per process, so each scenario runs
@@ -44,6 +45,9 @@ if __name__ == "__main__":
 
 from live.dispatch import DirectDispatch
 from live.node import build_node
+from strategies.capabilities import VENUE_CAPABILITIES
+from strategies.quoting import QuotingConfig
+from strategies.quoting import QuotingStrategy
 
 INSTRUMENT = TestInstrumentProvider.btcusdt_binance()
 
@@ -103,7 +107,9 @@ class Orders(Strategy):
         )
 
 
-def _built_node(direct: bool = True, graceful: bool = False) -> tuple:
+def _built_node(
+    direct: bool = True, graceful: bool = False, strategy: Strategy | None = None
+) -> tuple:
     """A built node trading INSTRUMENT through the recording client; not started."""
     loop = asyncio.get_running_loop()
     config = TradingNodeConfig(
@@ -118,13 +124,15 @@ def _built_node(direct: bool = True, graceful: bool = False) -> tuple:
     kernel.cache.add_instrument(INSTRUMENT)
     client = RecordingVenueClient(loop, kernel.msgbus, kernel.cache, kernel.clock)
     kernel.exec_engine.register_client(client)
-    strategy = Orders()
+    strategy = strategy or Orders()
     node.trader.add_strategy(strategy)
     return node, client, strategy
 
 
-async def _running_node(direct: bool, graceful: bool = False) -> tuple:
-    node, client, strategy = _built_node(direct, graceful)
+async def _running_node(
+    direct: bool, graceful: bool = False, strategy: Strategy | None = None
+) -> tuple:
+    node, client, strategy = _built_node(direct, graceful, strategy)
     runner = asyncio.get_running_loop().create_task(node.run_async())
     await _until(lambda: strategy.is_running and node.kernel.exec_engine.is_running)
     return node, client, strategy, runner
@@ -240,6 +248,46 @@ async def scenario_before_the_engines_run_commands_take_nautilus_queue() -> None
         # Once running, the queue drains through the engines as nautilus always did.
         await _until(lambda: len(client.seen) == 1)
         assert kernel.risk_engine.execute.direct == 0
+    finally:
+        await _stop(node, runner)
+
+
+class TimerThreads(QuotingStrategy):
+    """The quoting strategy, noting the thread each of its timer callbacks runs on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            QuotingConfig(
+                instrument_id=INSTRUMENT.id,
+                capabilities=VENUE_CAPABILITIES["gate"],
+                order_size=0.01,
+                max_position=1.0,
+                stale_book_ms=200,
+            )
+        )
+        self.timer_threads: dict[str, set[int]] = {"stale": set(), "deferred": set()}
+
+    def _on_stale_check(self, event) -> None:
+        self.timer_threads["stale"].add(threading.get_ident())
+        super()._on_stale_check(event)
+
+    def _on_deferred_requote(self, event) -> None:
+        self.timer_threads["deferred"].add(threading.get_ident())
+        super()._on_deferred_requote(event)
+
+
+async def scenario_the_quoting_strategys_timers_call_back_on_the_loop_thread() -> None:
+    # nautilus' live clock calls back on its own thread; the strategy's state is the loop's.
+    strategy = TimerThreads()
+    node, _, _, runner = await _running_node(direct=True, strategy=strategy)
+    try:
+        strategy._next_requote_ns = node.kernel.clock.timestamp_ns() + 20_000_000
+        strategy._defer_requote()
+        await _until(lambda: all(strategy.timer_threads.values()))
+        assert strategy.timer_threads == {
+            "stale": {threading.get_ident()},
+            "deferred": {threading.get_ident()},
+        }
     finally:
         await _stop(node, runner)
 

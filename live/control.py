@@ -174,10 +174,21 @@ def request(state_dir: Path, cmd: str, *, timeout_s: float = 10.0, **fields: Any
             raise ControlError(
                 f"{path}: permission denied. Fix: run as the node's user."
             ) from error
-        sock.sendall(msgspec.json.encode({"cmd": cmd, **fields}) + b"\n")
-        reply = _read_line(sock)
+        try:
+            sock.sendall(msgspec.json.encode({"cmd": cmd, **fields}) + b"\n")
+            reply = _read_line(sock)
+        except TimeoutError as error:
+            raise ControlError(
+                f"the node on {path} did not answer within {timeout_s:g} s: it may be "
+                "overloaded or hung; see its log"
+            ) from error
+        except ConnectionError:  # reset or broken pipe: the node went away mid-request
+            reply = b""
     if not reply:
-        raise ControlError(f"the node on {path} closed the connection without answering")
+        raise ControlError(
+            f"the node on {path} closed the connection without answering: it may have "
+            "exited; see its log"
+        )
     answer = msgspec.json.decode(reply)
     if not answer.get("ok"):
         raise ControlError(f"the node refused {cmd!r}: {answer.get('error')}")

@@ -10,6 +10,10 @@ import json
 import os
 import socket
 import stat
+import struct
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -234,3 +238,44 @@ def test_kill_and_resume_with_no_node_running_persist_the_state(tmp_path: Path) 
     assert not read_kill_state(state_dir).halted
     shown = runner.invoke(live_cli, ["status", "--state-dir", str(state_dir)])
     assert "kill switch: ACTIVE" in shown.output
+
+
+def _serve_once(state_dir: Path, then: Callable[[socket.socket], None]) -> threading.Thread:
+    """A listener on the control socket that accepts one client and does `then` with it."""
+    claim_socket(state_dir)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path(state_dir)))
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            client, _ = listener.accept()
+            with client:
+                then(client)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_node_that_dies_mid_request_is_a_clear_error(tmp_path: Path) -> None:
+    state_dir = ensure_state_dir(tmp_path / "state")
+
+    def reset(client: socket.socket) -> None:
+        time.sleep(0.1)  # the request is in the node's buffer, unread: closing resets
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    server = _serve_once(state_dir, reset)
+    with pytest.raises(ControlError, match="closed the connection without answering"):
+        request(state_dir, "status")
+    server.join()
+
+
+def test_a_node_that_never_answers_is_a_clear_error(tmp_path: Path) -> None:
+    state_dir = ensure_state_dir(tmp_path / "state")
+    answered = threading.Event()
+    server = _serve_once(state_dir, lambda _client: answered.wait(5))
+    with pytest.raises(ControlError, match=r"did not answer within 0.2 s"):
+        request(state_dir, "status", timeout_s=0.2)
+    answered.set()
+    server.join()

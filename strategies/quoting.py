@@ -350,6 +350,8 @@ class QuotingStrategy(Strategy):
 
     def _on_deferred_requote(self, event) -> None:
         self._deferred_alert = None
+        if not self.is_running:
+            return  # fired just before the stop cancelled it, and reached the loop after
         if self._book is None or self._pulled_reason is not None:
             return  # a pulled ladder comes back only on fresh book data
         touch = self._touch(self._book)

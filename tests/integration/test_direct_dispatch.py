@@ -22,15 +22,22 @@ from pathlib import Path
 import pytest
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.common.providers import InstrumentProvider
 from nautilus_trader.config import LiveExecEngineConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import ModifyOrder
 from nautilus_trader.execution.messages import SubmitOrder
+from nautilus_trader.execution.messages import SubmitOrderList
 from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.book import OrderBook
+from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import AccountType
+from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import AccountId
@@ -78,7 +85,13 @@ class RecordingVenueClient(LiveExecutionClient):
             raise RuntimeError(f"venue client failed on {client_order_id}")
 
     def submit_order(self, command: SubmitOrder) -> None:
-        order = command.order
+        self._accept(command.order)
+
+    def submit_order_list(self, command: SubmitOrderList) -> None:
+        for order in command.order_list.orders:
+            self._accept(order)
+
+    def _accept(self, order) -> None:
         self._record("submit", order.client_order_id.value)
         ts = self._clock.timestamp_ns()
         ids = (order.strategy_id, order.instrument_id, order.client_order_id)
@@ -87,6 +100,9 @@ class RecordingVenueClient(LiveExecutionClient):
 
     def modify_order(self, command: ModifyOrder) -> None:
         self._record("modify", command.client_order_id.value)
+
+    def cancel_all_orders(self, command: CancelAllOrders) -> None:
+        self._record("cancel_all", command.instrument_id.value)
 
     async def _connect(self) -> None:
         self._set_connected(True)
@@ -288,6 +304,32 @@ async def scenario_the_quoting_strategys_timers_call_back_on_the_loop_thread() -
             "stale": {threading.get_ident()},
             "deferred": {threading.get_ident()},
         }
+    finally:
+        await _stop(node, runner)
+
+
+async def scenario_a_deferred_requote_that_reaches_the_loop_after_the_stop_sends_nothing() -> None:
+    # The alert can fire just before on_stop cancels it; its hand-over then runs after the stop.
+    strategy = TimerThreads()
+    node, client, _, runner = await _running_node(direct=True, strategy=strategy)
+    try:
+        book = OrderBook(INSTRUMENT.id, BookType.L2_MBP)
+        for side, price in ((OrderSide.BUY, 10_000.0), (OrderSide.SELL, 10_001.0)):
+            order = BookOrder(side, INSTRUMENT.make_price(price), INSTRUMENT.make_qty(1.0), 0)
+            book.add(order, 0, 0)
+        strategy._book = book
+        now = node.kernel.clock.timestamp_ns()
+        alert = TimeEvent("deferred", UUID4(), now, now)
+        strategy._on_deferred_requote(alert)
+        submitted = [kind for kind, _, _ in client.seen]
+        assert submitted and set(submitted) == {"submit"}  # running: the ladder goes out
+        strategy.stop()
+        await _until(lambda: strategy.is_stopped)
+        seen = len(client.seen)
+        strategy._dirty = True
+        strategy._next_requote_ns = 0
+        strategy._on_deferred_requote(alert)
+        assert client.seen[seen:] == []
     finally:
         await _stop(node, runner)
 

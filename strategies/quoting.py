@@ -195,6 +195,7 @@ class QuotingStrategy(Strategy):
         self._next_requote_ns = 0
         self._deferred_alert: str | None = None
         self._deferred_count = 0
+        self._deferred_callback = self._on_deferred_requote  # on the loop thread once started
         self._dirty = True
         self._pulled_reason: str | None = None
 
@@ -226,6 +227,7 @@ class QuotingStrategy(Strategy):
         if self._audit_events:
             for topic in (f"events.order.{self.id}", f"events.position.{self.id}"):
                 self.msgbus.subscribe(topic=topic, handler=self._audit_event)
+        self._deferred_callback = on_loop_thread(self._on_deferred_requote)
         check_every_ms = max(self.config.stale_book_ms // 2, 100)
         self.clock.set_timer(
             _STALE_TIMER,
@@ -345,7 +347,7 @@ class QuotingStrategy(Strategy):
         self.clock.set_time_alert_ns(
             self._deferred_alert,
             self._next_requote_ns,
-            callback=on_loop_thread(self._on_deferred_requote),
+            callback=self._deferred_callback,
         )
 
     def _on_deferred_requote(self, event) -> None:
